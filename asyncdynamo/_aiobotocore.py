@@ -1,0 +1,138 @@
+"""The aiobotocore transport: the only module that imports aiobotocore or botocore."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from aiobotocore.config import AioConfig
+from aiobotocore.credentials import AioRefreshableCredentials
+from aiobotocore.session import AioSession, get_session
+from botocore import exceptions as boto_errors
+from botocore import xform_name
+
+from ._config import Config, CredentialsProvider
+from ._errors import (
+    ConfigurationError,
+    ConnectionFailedError,
+    RequestTimeoutError,
+    error_from_service,
+)
+
+__all__ = ["AiobotocoreTransport"]
+
+_FAR_FUTURE = timedelta(days=3650)
+
+
+def _refreshable(provider: CredentialsProvider) -> AioRefreshableCredentials:
+    async def refresh() -> dict[str, Any]:
+        creds = await provider()
+        expiry = creds.expiration or (datetime.now(UTC) + _FAR_FUTURE)
+        return {
+            "access_key": creds.access_key_id,
+            "secret_key": creds.secret_access_key,
+            "token": creds.session_token,
+            "expiry_time": expiry.isoformat(),
+        }
+
+    return AioRefreshableCredentials(
+        access_key=None,
+        secret_key=None,
+        token=None,
+        expiry_time=datetime.now(UTC) - timedelta(seconds=1),
+        refresh_using=refresh,
+        method="asyncdynamo-provider",
+    )
+
+
+class AiobotocoreTransport:
+    """Sends calls through one aiobotocore client, created on first use and reused.
+
+    botocore's own retries are off (``total_max_attempts=1``): the core client retries, so there
+    is exactly one retry policy. ``Config.session`` may be an aiobotocore ``AioSession`` or an
+    ``aioboto3.Session``.
+    """
+
+    def __init__(self, config: Config, *, service: str = "dynamodb") -> None:
+        self._config = config
+        self._service = service
+        self._client: Any = None
+        self._stack: contextlib.AsyncExitStack | None = None
+        self._lock = asyncio.Lock()
+        self._methods: dict[str, Any] = {}
+        self._closed = False
+
+    async def _open(self) -> Any:
+        async with self._lock:
+            if self._client is not None:
+                return self._client
+            if self._closed:
+                raise ConfigurationError("this transport is closed")
+            config = self._config
+            aio_config = AioConfig(
+                retries={"total_max_attempts": 1, "mode": "standard"},
+                max_pool_connections=config.max_pool_connections,
+                connect_timeout=config.connect_timeout,
+                read_timeout=config.read_timeout,
+                **dict(config.client_options),
+            )
+            kwargs: dict[str, Any] = {"region_name": config.region, "config": aio_config}
+            if config.endpoint_url:
+                kwargs["endpoint_url"] = config.endpoint_url
+            session = config.session
+            if config.credentials_provider is not None:
+                session = session if isinstance(session, AioSession) else get_session()
+                session._credentials = _refreshable(config.credentials_provider)
+            elif config.credentials is not None:
+                kwargs["aws_access_key_id"] = config.credentials.access_key_id
+                kwargs["aws_secret_access_key"] = config.credentials.secret_access_key
+                kwargs["aws_session_token"] = config.credentials.session_token
+            if session is None:
+                session = get_session()
+            if hasattr(session, "create_client"):
+                creator = session.create_client(self._service, **kwargs)
+            else:  # aioboto3.Session
+                creator = session.client(self._service, **kwargs)
+            stack = contextlib.AsyncExitStack()
+            self._client = await stack.enter_async_context(creator)
+            self._stack = stack
+            return self._client
+
+    async def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        client = self._client or await self._open()
+        method = self._methods.get(operation)
+        if method is None:
+            method = getattr(client, xform_name(operation))
+            self._methods[operation] = method
+        try:
+            response: dict[str, Any] = await method(**params)
+        except boto_errors.ClientError as exc:
+            error = exc.response.get("Error", {})
+            status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+            raise error_from_service(
+                str(error.get("Code", "")),
+                str(error.get("Message", "")),
+                operation=operation,
+                status=status,
+                body=exc.response,
+            ) from exc
+        except (boto_errors.ConnectTimeoutError, boto_errors.ReadTimeoutError) as exc:
+            raise RequestTimeoutError(f"{operation}: {exc}") from exc
+        except (boto_errors.NoCredentialsError, boto_errors.PartialCredentialsError) as exc:
+            raise ConfigurationError(f"{operation}: no AWS credentials found: {exc}") from exc
+        except boto_errors.ParamValidationError as exc:
+            raise ConfigurationError(f"{operation}: invalid parameters: {exc}") from exc
+        except (boto_errors.HTTPClientError, boto_errors.ConnectionError, OSError) as exc:
+            raise ConnectionFailedError(f"{operation}: {exc}") from exc
+        return response
+
+    async def aclose(self) -> None:
+        async with self._lock:
+            self._closed = True
+            stack, self._stack, self._client = self._stack, None, None
+            self._methods.clear()
+        if stack is not None:
+            await stack.aclose()

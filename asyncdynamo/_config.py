@@ -1,0 +1,111 @@
+"""Settings for a DB, passed in explicitly (nothing here reads the environment)."""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+__all__ = ["Config", "Credentials", "CredentialsProvider", "RetryPolicy", "TransportKind"]
+
+
+class TransportKind(StrEnum):
+    """Which transport a DB talks through."""
+
+    AIOBOTOCORE = "aiobotocore"
+    LEAN = "lean"
+
+
+@dataclass(frozen=True, slots=True)
+class Credentials:
+    """AWS credentials; ``session_token`` and ``expiration`` (aware UTC) for temporary ones."""
+
+    access_key_id: str
+    secret_access_key: str
+    session_token: str | None = None
+    expiration: datetime | None = None
+
+    def __repr__(self) -> str:  # never print the secret
+        return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***')"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """Exponential backoff with full jitter for retryable errors.
+
+    Attempt ``n`` (0-based) sleeps a uniform random time in ``[0, min(cap, base * 2**n))``.
+    A sleep that would end after the caller's deadline is never started.
+    """
+
+    max_attempts: int = 8
+    base: float = 0.025
+    cap: float = 2.0
+
+    def __post_init__(self) -> None:
+        if self.max_attempts < 1:
+            raise ValueError("RetryPolicy.max_attempts must be at least 1")
+        if self.base <= 0 or self.cap <= 0:
+            raise ValueError("RetryPolicy.base and cap must be positive")
+
+    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
+        """The sleep before retry number ``attempt + 1``."""
+        return float(rng()) * min(self.cap, self.base * (2**attempt))
+
+
+CredentialsProvider = Callable[[], Awaitable[Credentials]]
+"""Called before signing each request; must return valid (unexpired) credentials quickly."""
+
+
+@dataclass(frozen=True, slots=True)
+class Config:
+    """How a DB reaches DynamoDB.
+
+    Attributes:
+        region: AWS region of the tables.
+        endpoint_url: override the service endpoint (moto, DynamoDB Local...).
+        credentials: explicit credentials; ``None`` uses the transport's default resolution.
+        credentials_provider: awaited for credentials before each request (refreshable ones,
+            e.g. an assumed role); wins over ``credentials``.
+        transport: which transport to use when none is passed to the DB.
+        max_pool_connections: HTTP connections kept open for reuse.
+        connect_timeout / read_timeout: seconds, per HTTP attempt.
+        retry: the retry policy used for every call.
+        table_prefix: prepended to every model's table name (``"prod-"`` for stages).
+        table_names: explicit table name per model table name; wins over the prefix.
+        return_consumed_capacity: always ask DynamoDB for consumed capacity.
+        cursor_secret: key that signs pagination cursors (set it to share cursors across processes).
+        session: an aiobotocore ``AioSession`` or ``aioboto3.Session`` to build the client from.
+        client_options: extra keyword arguments for the transport (advanced).
+    """
+
+    region: str = "us-east-1"
+    endpoint_url: str | None = None
+    credentials: Credentials | None = None
+    credentials_provider: CredentialsProvider | None = None
+    transport: TransportKind = TransportKind.AIOBOTOCORE
+    max_pool_connections: int = 10
+    connect_timeout: float = 2.0
+    read_timeout: float = 10.0
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    table_prefix: str = ""
+    table_names: Mapping[str, str] = field(default_factory=dict)
+    return_consumed_capacity: bool = False
+    cursor_secret: bytes | None = None
+    session: Any = None
+    client_options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        if self.max_pool_connections < 1:
+            raise ValueError("Config.max_pool_connections must be at least 1")
+        if self.connect_timeout <= 0 or self.read_timeout <= 0:
+            raise ValueError("Config timeouts must be positive")
+
+    def table_name(self, base: str) -> str:
+        """The physical table name for a model's declared table name."""
+        explicit = self.table_names.get(base)
+        if explicit is not None:
+            return explicit
+        return f"{self.table_prefix}{base}"

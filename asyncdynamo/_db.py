@@ -1,0 +1,328 @@
+"""``DB``: the object users hold. It resolves tables, builds requests and sends them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import Any, Literal, Self, TypeVar, overload
+
+from ._client import Client, ConsumedCapacity, track_capacity
+from ._config import Config, TransportKind
+from ._errors import ConditionalCheckFailedError, ItemNotFoundError, UsageError
+from ._expr import Condition
+from ._item import from_item, key_from_values, key_of
+from ._model import Model, spec_of
+from ._ops import (
+    PreparedWrite,
+    decode_projection,
+    explain_condition_failure,
+    prepare_delete,
+    prepare_get,
+    prepare_put,
+    prepare_update,
+)
+from ._schema import Schema
+from ._spec import TableSpec
+from ._transport import Transport
+from ._update import Update
+
+__all__ = ["DB", "create_transport"]
+
+M = TypeVar("M", bound=Model)
+
+
+def create_transport(config: Config, *, service: str = "dynamodb") -> Transport:
+    """Build the transport ``config.transport`` names (imported only when chosen)."""
+    if config.transport is TransportKind.LEAN:
+        from ._lean import LeanTransport
+
+        return LeanTransport(config, service=service)
+    from ._aiobotocore import AiobotocoreTransport
+
+    return AiobotocoreTransport(config, service=service)
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class DB:
+    """An asyncio DynamoDB database handle.
+
+    ```python
+    async with DB(Config(region="eu-west-1")) as db:
+        payment = await db.put(Payment(payment_id="p1", amount=1250, currency="EUR"))
+        again = await db.get(Payment, "p1", consistent=True)
+    ```
+
+    Args:
+        config: how to reach DynamoDB; defaults to ``Config()``.
+        transport: a ready transport (otherwise built from ``config`` on first use).
+        clock: returns the current aware UTC time (for created/updated timestamps).
+    """
+
+    def __init__(
+        self,
+        config: Config | None = None,
+        *,
+        transport: Transport | None = None,
+        clock: Callable[[], datetime] = _utc_now,
+    ) -> None:
+        self.config = config or Config()
+        self._transport = transport
+        self._client: Client | None = None
+        self._tables: dict[type[Any], str] = {}
+        self._clock = clock
+        self._closed = False
+        self.schema = Schema(self)
+        """Create, ensure, describe and delete the tables of this DB's models."""
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    @property
+    def client(self) -> Client:
+        """The retrying client (created on first use; shares one transport)."""
+        if self._client is None:
+            if self._closed:
+                raise UsageError("this DB is closed")
+            transport = self._transport or create_transport(self.config)
+            self._transport = transport
+            self._client = Client(
+                transport,
+                self.config.retry,
+                always_return_capacity=self.config.return_consumed_capacity,
+            )
+        return self._client
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        """Close the transport and its pooled connections."""
+        self._closed = True
+        client, self._client = self._client, None
+        if client is not None:
+            await client.aclose()
+        elif self._transport is not None:
+            await self._transport.aclose()
+
+    # -- tables ----------------------------------------------------------------------------------
+    def table_name(self, model: type[Model]) -> str:
+        """The physical table name of ``model`` under this DB's config (resolved once)."""
+        name = self._tables.get(model)
+        if name is None:
+            spec = spec_of(model)
+            name = (
+                spec.table(self.config)
+                if callable(spec.table)
+                else self.config.table_name(spec.table)
+            )
+            self._tables[model] = name
+        return name
+
+    def register(self, *models: type[Model]) -> None:
+        """Resolve specs and table names now, so the first request does no extra work."""
+        for model in models:
+            self.table_name(model)
+
+    @contextmanager
+    def track_capacity(self) -> Iterator[ConsumedCapacity]:
+        """Collect consumed capacity of every call made inside the ``with`` block.
+
+        ```python
+        with db.track_capacity() as used:
+            await db.put(payment)
+        print(used.write_units)
+        ```
+        """
+        with track_capacity() as tracker:
+            yield tracker
+
+    def _spec(self, model: type[Model]) -> tuple[TableSpec, str]:
+        return spec_of(model), self.table_name(model)
+
+    async def _write(self, write: PreparedWrite, extra: Mapping[str, Any]) -> dict[str, Any]:
+        params = {**write.params, **extra}
+        if "ConditionExpression" in params:
+            params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
+        try:
+            return await self.client.call(write.operation, params)
+        except ConditionalCheckFailedError as exc:
+            raise explain_condition_failure(write, exc, exc.item) from exc
+
+    # -- CRUD ------------------------------------------------------------------------------------
+    async def put(
+        self, item: M, *, overwrite: bool = False, condition: Condition | None = None
+    ) -> M:
+        """Store ``item`` and return it as stored (version bumped, timestamps set).
+
+        By default ``put`` only creates: if an item with the same key exists it raises
+        :class:`ItemAlreadyExistsError`. ``overwrite=True`` replaces it. A versioned model
+        always checks its version: a stale instance raises :class:`VersionConflictError`.
+        """
+        spec, table = self._spec(type(item))
+        write = prepare_put(
+            spec, table, item, overwrite=overwrite, condition=condition, now=self._clock()
+        )
+        await self._write(write, {})
+        stored: M = write.stored
+        return stored
+
+    @overload
+    async def get(
+        self,
+        model: type[M],
+        /,
+        *key: Any,
+        consistent: bool = ...,
+        required: Literal[True],
+        projection: None = None,
+    ) -> M: ...
+
+    @overload
+    async def get(
+        self,
+        model: type[M],
+        /,
+        *key: Any,
+        consistent: bool = ...,
+        required: bool = ...,
+        projection: None = None,
+    ) -> M | None: ...
+
+    @overload
+    async def get(
+        self,
+        model: type[M],
+        /,
+        *key: Any,
+        consistent: bool = ...,
+        required: Literal[True],
+        projection: Sequence[str],
+    ) -> dict[str, Any]: ...
+
+    @overload
+    async def get(
+        self,
+        model: type[M],
+        /,
+        *key: Any,
+        consistent: bool = ...,
+        required: bool = ...,
+        projection: Sequence[str],
+    ) -> dict[str, Any] | None: ...
+
+    async def get(
+        self,
+        model: type[M],
+        /,
+        *key: Any,
+        consistent: bool = False,
+        required: bool = False,
+        projection: Sequence[str] | None = None,
+    ) -> M | dict[str, Any] | None:
+        """Read one item by its key (partition, then sort key if the model has one).
+
+        Args:
+            consistent: strongly consistent read.
+            required: raise :class:`ItemNotFoundError` instead of returning ``None``.
+            projection: return only these fields, as a ``{field: value}`` dict.
+        """
+        spec, table = self._spec(model)
+        wire_key = key_from_values(spec, *key)
+        params = prepare_get(spec, table, wire_key, consistent=consistent, projection=projection)
+        response = await self.client.call("GetItem", params)
+        raw = response.get("Item")
+        if not raw:
+            if required:
+                raise ItemNotFoundError(
+                    f"no {model.__name__} with key {key!r}",
+                    model=model.__name__,
+                    key={f.name: v for f, v in zip(spec.key_fields, key, strict=False)},
+                )
+            return None
+        if projection is not None:
+            return decode_projection(spec, raw)
+        found: M = from_item(spec, raw)
+        return found
+
+    def _target(self, target: M | type[M], key: tuple[Any, ...]) -> tuple[TableSpec, str, Any]:
+        if isinstance(target, type):
+            spec, table = self._spec(target)
+            return spec, table, key_from_values(spec, *key)
+        if key:
+            raise UsageError("pass either a model instance or a model class with its key, not both")
+        spec, table = self._spec(type(target))
+        return spec, table, key_of(spec, target)
+
+    async def update(
+        self,
+        target: M | type[M],
+        /,
+        *key: Any,
+        changes: Update,
+        condition: Condition | None = None,
+        expected_version: int | None = None,
+        create_if_missing: bool = False,
+    ) -> M:
+        """Apply ``changes`` to one item atomically and return the item as now stored.
+
+        ``target`` is a model class followed by the key values, or a model instance (whose key,
+        and version for a versioned model, are used). The item must exist unless
+        ``create_if_missing``: otherwise :class:`ItemNotFoundError`. Versioned models get their
+        version bumped; pass ``expected_version`` (or an instance) to also check it.
+        """
+        spec, table, wire_key = self._target(target, key)
+        if not isinstance(target, type) and spec.version is not None and expected_version is None:
+            expected_version = int(getattr(target, spec.version.name))
+        write = prepare_update(
+            spec,
+            table,
+            wire_key,
+            changes,
+            condition=condition,
+            expected_version=expected_version,
+            create_if_missing=create_if_missing,
+            now=self._clock(),
+        )
+        response = await self._write(write, {"ReturnValues": "ALL_NEW"})
+        updated: M = from_item(spec, response["Attributes"])
+        return updated
+
+    async def delete(
+        self,
+        target: M | type[M],
+        /,
+        *key: Any,
+        condition: Condition | None = None,
+        expected_version: int | None = None,
+    ) -> M | None:
+        """Delete one item; return it as it was, or ``None`` if there was none.
+
+        A versioned instance (or ``expected_version``) makes the delete check the version.
+        """
+        spec, table, wire_key = self._target(target, key)
+        if not isinstance(target, type) and spec.version is not None and expected_version is None:
+            expected_version = int(getattr(target, spec.version.name))
+        write = prepare_delete(
+            spec, table, wire_key, condition=condition, expected_version=expected_version
+        )
+        response = await self._write(write, {"ReturnValues": "ALL_OLD"})
+        old = response.get("Attributes")
+        if not old:
+            return None
+        deleted: M = from_item(spec, old)
+        return deleted
+
+    def now(self) -> datetime:
+        """The current time on this DB's clock (aware UTC)."""
+        return self._clock()

@@ -1,0 +1,430 @@
+"""Every error asyncdynamo raises, and the one table that translates service error codes.
+
+```
+AsyncDynamoError                       root; ``retryable`` says whether trying again may succeed
+├── UsageError                         misuse, detected before any request is sent
+│   ├── ModelDeclarationError          a model class is declared wrongly (raised at class creation)
+│   ├── SerializationError             a value cannot be represented in DynamoDB
+│   │   └── ItemTooLargeError          an item is over DynamoDB's 400 KB limit
+│   ├── InvalidKeyError                a key is missing, empty or of the wrong type
+│   ├── ExpressionError                an expression names an unknown field, mixes types, is too big
+│   ├── RequestLimitError              a batch / transaction is over DynamoDB's limits
+│   ├── NoIndexForQueryError           no table or index can serve a query (``.considered``)
+│   ├── CursorError                    a pagination cursor is tampered or belongs to another query
+│   └── ConfigurationError             a Config / schema option cannot work
+├── ServiceError                       DynamoDB (or STS/KMS) answered with an error (``.code``)
+│   ├── ConditionalCheckFailedError    a condition was false (``.item``: the old item, when returned)
+│   │   ├── VersionConflictError       optimistic locking: the stored version moved on
+│   │   └── ItemAlreadyExistsError     ``put`` (create) found an item under the same key
+│   ├── TransactionCanceledError       a transaction was cancelled (``.reasons`` per action)
+│   ├── TransactionConflictError       another transaction touched the item (retryable)
+│   ├── TransactionInProgressError     same ClientRequestToken still running (retryable)
+│   ├── IdempotentParameterMismatchError  a token was reused with different parameters
+│   ├── ThrottlingError                throughput or request-rate exceeded (retryable)
+│   ├── ResourceNotFoundError          the table or index does not exist
+│   ├── ResourceInUseError             the table is being created, updated or deleted
+│   ├── ServiceValidationError         DynamoDB rejected the request as malformed
+│   ├── AccessDeniedError              credentials lack permission, or are invalid/expired
+│   ├── ItemCollectionSizeLimitError   an LSI item collection is over 10 GB
+│   └── InternalServerError            a 5xx from the service (retryable)
+├── TransportError                     no usable answer came back (retryable)
+│   ├── ConnectionFailedError          connecting or sending failed
+│   └── RequestTimeoutError            the service did not answer in time
+├── ItemNotFoundError                  ``get(..., required=True)`` found nothing (``.key``)
+├── UnprocessedItemsError              a batch left items unprocessed after every retry
+└── DeadlineExceededError              the caller's deadline passed (``.operation``, ``.remaining``)
+```
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+__all__ = [
+    "AccessDeniedError",
+    "AsyncDynamoError",
+    "CancellationReason",
+    "ConditionalCheckFailedError",
+    "ConfigurationError",
+    "ConnectionFailedError",
+    "CursorError",
+    "DeadlineExceededError",
+    "ExpressionError",
+    "IdempotentParameterMismatchError",
+    "InternalServerError",
+    "InvalidKeyError",
+    "ItemAlreadyExistsError",
+    "ItemCollectionSizeLimitError",
+    "ItemNotFoundError",
+    "ItemTooLargeError",
+    "ModelDeclarationError",
+    "NoIndexForQueryError",
+    "RequestLimitError",
+    "RequestTimeoutError",
+    "ResourceInUseError",
+    "ResourceNotFoundError",
+    "SerializationError",
+    "ServiceError",
+    "ServiceValidationError",
+    "ThrottlingError",
+    "TransactionCanceledError",
+    "TransactionConflictError",
+    "TransactionInProgressError",
+    "TransportError",
+    "UnprocessedItemsError",
+    "UsageError",
+    "VersionConflictError",
+    "error_from_service",
+]
+
+
+class AsyncDynamoError(Exception):
+    """Root of every error raised by asyncdynamo."""
+
+    retryable: ClassVar[bool] = False
+
+
+# --- misuse, caught before sending ------------------------------------------------------------
+
+
+class UsageError(AsyncDynamoError):
+    """The request cannot be valid; nothing was sent."""
+
+
+class ModelDeclarationError(UsageError, TypeError):
+    """A model class declares its keys, indexes or lifecycle fields wrongly."""
+
+
+class SerializationError(UsageError, ValueError):
+    """A Python value has no DynamoDB representation (NaN, a naive datetime, an empty key...)."""
+
+
+class ItemTooLargeError(SerializationError):
+    """An item is larger than DynamoDB's 400 KB item limit."""
+
+    def __init__(self, message: str, *, size: int) -> None:
+        super().__init__(message)
+        self.size = size
+
+
+class InvalidKeyError(UsageError, ValueError):
+    """A key value is missing, empty, or not of the key attribute's type."""
+
+
+class ExpressionError(UsageError, ValueError):
+    """An expression names an unknown field, compares mismatched types, or exceeds limits."""
+
+
+class RequestLimitError(UsageError, ValueError):
+    """A batch or transaction breaks one of DynamoDB's request limits."""
+
+
+class NoIndexForQueryError(UsageError, ValueError):
+    """No table key or index can serve the query's key conditions."""
+
+    def __init__(self, message: str, *, considered: Sequence[str]) -> None:
+        super().__init__(message)
+        self.considered = tuple(considered)
+
+
+class CursorError(UsageError, ValueError):
+    """A pagination cursor was tampered with, is malformed, or belongs to another query."""
+
+
+class ConfigurationError(UsageError, ValueError):
+    """A configuration or schema option cannot work as given."""
+
+
+# --- the service answered with an error -------------------------------------------------------
+
+
+class ServiceError(AsyncDynamoError):
+    """The service answered with an error.
+
+    Attributes:
+        code: the service's error code (``ConditionalCheckFailedException``...).
+        message: the service's message.
+        operation: the API operation that failed (``PutItem``...).
+        status: the HTTP status code, when known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "",
+        operation: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(f"{operation}: {code}: {message}" if operation else message)
+        self.code = code
+        self.message = message
+        self.operation = operation
+        self.status = status
+
+
+class ConditionalCheckFailedError(ServiceError):
+    """A condition expression evaluated to false; nothing was written.
+
+    Attributes:
+        item: the item as stored (wire format) when the request asked for it, else ``None``.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        item: Mapping[str, Any] | None = None,
+        code: str = "ConditionalCheckFailedException",
+        operation: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, operation=operation, status=status)
+        self.item = dict(item) if item is not None else None
+
+
+class VersionConflictError(ConditionalCheckFailedError):
+    """Optimistic locking failed: the stored item's version is not the one the write expected."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected_version: int | None,
+        actual_version: int | None = None,
+        item: Mapping[str, Any] | None = None,
+        operation: str = "",
+    ) -> None:
+        super().__init__(message, item=item, operation=operation)
+        self.expected_version = expected_version
+        self.actual_version = actual_version
+
+
+class ItemAlreadyExistsError(ConditionalCheckFailedError):
+    """``put`` creates by default and an item with the same key exists; pass ``overwrite=True``
+    to replace it."""
+
+
+@dataclass(frozen=True, slots=True)
+class CancellationReason:
+    """Why one action of a cancelled transaction failed (``code`` is ``"None"`` if it did not)."""
+
+    code: str
+    message: str = ""
+    item: Mapping[str, Any] | None = None
+
+    @property
+    def failed(self) -> bool:
+        return self.code not in ("None", "")
+
+
+class TransactionCanceledError(ServiceError):
+    """A transaction was cancelled; ``reasons[i]`` explains action ``i``."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reasons: Sequence[CancellationReason] = (),
+        code: str = "TransactionCanceledException",
+        operation: str = "",
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, operation=operation, status=status)
+        self.reasons = tuple(reasons)
+
+    @property
+    def failed_actions(self) -> tuple[int, ...]:
+        """Indexes of the actions whose condition or validation caused the cancellation."""
+        return tuple(i for i, reason in enumerate(self.reasons) if reason.failed)
+
+
+class TransactionConflictError(ServiceError):
+    retryable = True
+
+
+class TransactionInProgressError(ServiceError):
+    retryable = True
+
+
+class IdempotentParameterMismatchError(ServiceError):
+    pass
+
+
+class ThrottlingError(ServiceError):
+    retryable = True
+
+
+class ResourceNotFoundError(ServiceError):
+    pass
+
+
+class ResourceInUseError(ServiceError):
+    pass
+
+
+class ServiceValidationError(ServiceError):
+    pass
+
+
+class AccessDeniedError(ServiceError):
+    pass
+
+
+class ItemCollectionSizeLimitError(ServiceError):
+    pass
+
+
+class InternalServerError(ServiceError):
+    retryable = True
+
+
+# --- nothing usable came back -----------------------------------------------------------------
+
+
+class TransportError(AsyncDynamoError):
+    """The request may or may not have reached the service; no answer was received."""
+
+    retryable = True
+
+
+class ConnectionFailedError(TransportError):
+    pass
+
+
+class RequestTimeoutError(TransportError):
+    pass
+
+
+# --- outcomes the caller asked to be told about -----------------------------------------------
+
+
+class ItemNotFoundError(AsyncDynamoError, LookupError):
+    """``get(..., required=True)`` found no item under ``key``."""
+
+    def __init__(self, message: str, *, model: str, key: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.model = model
+        self.key = dict(key)
+
+
+class UnprocessedItemsError(AsyncDynamoError):
+    """A batch operation gave up with items still unprocessed; nothing was dropped silently.
+
+    Attributes:
+        unprocessed: per table name, the wire-format requests (writes) or keys (gets) left over.
+        processed_count: how many items did succeed before giving up.
+    """
+
+    retryable = True
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        unprocessed: Mapping[str, Sequence[Mapping[str, Any]]],
+        processed_count: int = 0,
+    ) -> None:
+        super().__init__(message)
+        self.unprocessed = {table: list(items) for table, items in unprocessed.items()}
+        self.processed_count = processed_count
+
+
+class DeadlineExceededError(AsyncDynamoError, TimeoutError):
+    """The deadline set for the current call passed before it finished."""
+
+    def __init__(self, message: str, *, operation: str, remaining: float) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.remaining = remaining
+
+
+# --- the one translation table ------------------------------------------------------------------
+
+_BY_CODE: dict[str, type[ServiceError]] = {
+    "ConditionalCheckFailedException": ConditionalCheckFailedError,
+    "TransactionCanceledException": TransactionCanceledError,
+    "TransactionConflictException": TransactionConflictError,
+    "TransactionInProgressException": TransactionInProgressError,
+    "IdempotentParameterMismatchException": IdempotentParameterMismatchError,
+    "ProvisionedThroughputExceededException": ThrottlingError,
+    "ThrottlingException": ThrottlingError,
+    "Throttling": ThrottlingError,
+    "RequestLimitExceeded": ThrottlingError,
+    "LimitExceededException": ThrottlingError,
+    "ResourceNotFoundException": ResourceNotFoundError,
+    "TableNotFoundException": ResourceNotFoundError,
+    "ResourceInUseException": ResourceInUseError,
+    "ValidationException": ServiceValidationError,
+    "SerializationException": ServiceValidationError,
+    "AccessDeniedException": AccessDeniedError,
+    "AccessDenied": AccessDeniedError,
+    "UnrecognizedClientException": AccessDeniedError,
+    "InvalidSignatureException": AccessDeniedError,
+    "MissingAuthenticationTokenException": AccessDeniedError,
+    "ExpiredTokenException": AccessDeniedError,
+    "ExpiredToken": AccessDeniedError,
+    "InvalidClientTokenId": AccessDeniedError,
+    "ItemCollectionSizeLimitExceededException": ItemCollectionSizeLimitError,
+    "InternalServerError": InternalServerError,
+    "InternalFailure": InternalServerError,
+    "ServiceUnavailable": InternalServerError,
+    "ServiceUnavailableException": InternalServerError,
+}
+
+
+def _reasons(raw: Any) -> list[CancellationReason]:
+    reasons: list[CancellationReason] = []
+    for entry in raw or ():
+        if not isinstance(entry, Mapping):
+            continue
+        reasons.append(
+            CancellationReason(
+                code=str(entry.get("Code", "None")),
+                message=str(entry.get("Message", "") or ""),
+                item=entry.get("Item"),
+            )
+        )
+    return reasons
+
+
+def error_from_service(
+    code: str,
+    message: str,
+    *,
+    operation: str,
+    status: int | None = None,
+    body: Mapping[str, Any] | None = None,
+) -> ServiceError:
+    """Build the typed error for a service error response.
+
+    Both transports call this (and only this) to turn an error answer into an exception, so the
+    mapping from service codes to classes lives in one place.
+
+    Args:
+        code: the error code, with any ``namespace#`` prefix already removed or not.
+        message: the service's message.
+        operation: the API operation name.
+        status: the HTTP status code.
+        body: the parsed error document (for ``Item`` / ``CancellationReasons``).
+    """
+    code = code.rsplit("#", 1)[-1]
+    body = body or {}
+    cls = _BY_CODE.get(code)
+    if cls is None:
+        cls = InternalServerError if status is not None and status >= 500 else ServiceError
+    if cls is ConditionalCheckFailedError:
+        return ConditionalCheckFailedError(
+            message, item=body.get("Item"), code=code, operation=operation, status=status
+        )
+    if cls is TransactionCanceledError:
+        return TransactionCanceledError(
+            message,
+            reasons=_reasons(body.get("CancellationReasons")),
+            code=code,
+            operation=operation,
+            status=status,
+        )
+    return cls(message, code=code, operation=operation, status=status)

@@ -1,0 +1,435 @@
+"""Typed condition / filter / key-condition expressions, rendered with placeholders.
+
+Every attribute name becomes ``#nN`` and every value ``:vN``, so reserved words and odd
+characters never break a request. Paths name model fields (``"amount"``, ``"address.city"``,
+``"lines[0].sku"``); the first element is checked against the model and mapped to its stored
+attribute name, and values compared with a field are encoded the way that field is stored.
+
+```python
+cond = (attr("status") == "pending") & attr("amount").between(100, 500)
+```
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from ._codec import AttributeValue, serialize
+from ._errors import ExpressionError, SerializationError
+from ._item import encode_field
+from ._spec import FieldSpec, TableSpec, ValueKind
+
+__all__ = [
+    "And",
+    "AttributeType",
+    "Between",
+    "Compare",
+    "Condition",
+    "FunctionCondition",
+    "In",
+    "Not",
+    "Or",
+    "Path",
+    "Placeholders",
+    "Size",
+    "attr",
+    "render_condition",
+]
+
+MAX_EXPRESSION_BYTES = 4096
+MAX_IN_VALUES = 100
+_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]|(\.)")
+
+
+class AttributeType(StrEnum):
+    """Types accepted by ``attribute_type``."""
+
+    STRING = "S"
+    NUMBER = "N"
+    BINARY = "B"
+    BOOL = "BOOL"
+    NULL = "NULL"
+    LIST = "L"
+    MAP = "M"
+    STRING_SET = "SS"
+    NUMBER_SET = "NS"
+    BINARY_SET = "BS"
+
+
+@dataclass(slots=True)
+class Placeholders:
+    """Allocates ``#n``/``:v`` placeholders for one request, de-duplicating names."""
+
+    spec: TableSpec | None = None
+    names: dict[str, str] = field(default_factory=dict)
+    values: dict[str, AttributeValue] = field(default_factory=dict)
+    _by_name: dict[str, str] = field(default_factory=dict)
+    prefix: str = ""
+
+    def name(self, attribute: str) -> str:
+        token = self._by_name.get(attribute)
+        if token is None:
+            token = f"#{self.prefix}n{len(self._by_name)}"
+            self._by_name[attribute] = token
+            self.names[token] = attribute
+        return token
+
+    def value(self, encoded: AttributeValue) -> str:
+        token = f":{self.prefix}v{len(self.values)}"
+        self.values[token] = encoded
+        return token
+
+    def field_of(self, path: Path) -> FieldSpec | None:
+        if self.spec is None or not path.elements or not isinstance(path.elements[0], str):
+            return None
+        top = path.elements[0]
+        spec = self.spec.fields.get(top)
+        if spec is None:
+            known = ", ".join(sorted(self.spec.fields))
+            raise ExpressionError(
+                f"{self.spec.model.__name__} has no field {top!r} (fields: {known})"
+            )
+        return spec
+
+    def encode(self, path: Path | None, value: Any) -> AttributeValue:
+        """Encode ``value`` as the field ``path`` stores it, checking the type matches."""
+        encoded = self.encode_stored(path, value)
+        if encoded is None:
+            raise ExpressionError(f"{path}: an empty value cannot be used here")
+        return encoded
+
+    def encode_stored(self, path: Path | None, value: Any) -> AttributeValue | None:
+        """Like :meth:`encode`, but ``None`` where the field would leave the attribute out."""
+        spec = self.field_of(path) if path is not None else None
+        try:
+            if spec is not None and path is not None and len(path.elements) == 1:
+                encoded = encode_field(spec, value)
+                if encoded is not None:
+                    _check_kind(spec, encoded)
+                return encoded
+            return serialize(value)
+        except SerializationError as exc:
+            raise ExpressionError(str(exc)) from exc
+
+    def render_path(self, path: Path) -> str:
+        spec = self.field_of(path)
+        parts: list[str] = []
+        for position, element in enumerate(path.elements):
+            if isinstance(element, int):
+                parts.append(f"[{element}]")
+                continue
+            attribute = spec.attribute if position == 0 and spec is not None else element
+            token = self.name(attribute)
+            parts.append(token if position == 0 else f".{token}")
+        return "".join(parts)
+
+
+def _check_kind(spec: FieldSpec, encoded: AttributeValue) -> None:
+    tag = next(iter(encoded))
+    expected = {ValueKind.STRING: "S", ValueKind.NUMBER: "N", ValueKind.BINARY: "B"}.get(spec.kind)
+    if expected is None and spec.kind is ValueKind.BOOL:
+        expected = "BOOL"
+    if expected is not None and tag not in (expected, "NULL"):
+        raise ExpressionError(
+            f"{spec.name} stores {spec.kind.value} values; the value given encodes as {tag}"
+        )
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Path:
+    """A document path: a field, then map keys and list indexes."""
+
+    elements: tuple[str | int, ...]
+
+    @classmethod
+    def parse(cls, text: str) -> Path:
+        elements: list[str | int] = []
+        position = 0
+        expect_name = True
+        for match in _SEGMENT.finditer(text):
+            if match.start() != position:
+                break
+            position = match.end()
+            name, index, dot = match.groups()
+            if dot:
+                if expect_name:
+                    raise ExpressionError(f"invalid path {text!r}: empty name")
+                expect_name = True
+            elif index is not None:
+                if expect_name:
+                    raise ExpressionError(f"invalid path {text!r}: index without a name")
+                elements.append(int(index))
+            else:
+                if not expect_name:
+                    raise ExpressionError(f"invalid path {text!r}")
+                elements.append(name)
+                expect_name = False
+        if position != len(text) or not elements or expect_name:
+            raise ExpressionError(f"invalid path {text!r}; write e.g. 'address.city' or 'lines[0]'")
+        return cls(tuple(elements))
+
+    @property
+    def top(self) -> str:
+        first = self.elements[0]
+        assert isinstance(first, str)
+        return first
+
+    def __str__(self) -> str:
+        out = ""
+        for element in self.elements:
+            out += (
+                f"[{element}]" if isinstance(element, int) else (f".{element}" if out else element)
+            )
+        return out
+
+    def __getitem__(self, index: int) -> Path:
+        return Path((*self.elements, index))
+
+    def key(self, name: str) -> Path:
+        """The map entry ``name`` inside this path."""
+        return Path((*self.elements, name))
+
+    def overlaps(self, other: Path) -> bool:
+        shorter = min(len(self.elements), len(other.elements))
+        return self.elements[:shorter] == other.elements[:shorter]
+
+    # -- comparisons -------------------------------------------------------------------------
+    def __eq__(self, value: object) -> Compare:  # type: ignore[override]
+        return Compare("=", self, value)
+
+    def __ne__(self, value: object) -> Compare:  # type: ignore[override]
+        return Compare("<>", self, value)
+
+    def __lt__(self, value: Any) -> Compare:
+        return Compare("<", self, value)
+
+    def __le__(self, value: Any) -> Compare:
+        return Compare("<=", self, value)
+
+    def __gt__(self, value: Any) -> Compare:
+        return Compare(">", self, value)
+
+    def __ge__(self, value: Any) -> Compare:
+        return Compare(">=", self, value)
+
+    def __hash__(self) -> int:
+        return hash(self.elements)
+
+    def eq(self, value: Any) -> Compare:
+        return Compare("=", self, value)
+
+    def ne(self, value: Any) -> Compare:
+        return Compare("<>", self, value)
+
+    def between(self, low: Any, high: Any) -> Between:
+        return Between(self, low, high)
+
+    def is_in(self, values: Iterable[Any]) -> In:
+        return In(self, tuple(values))
+
+    def begins_with(self, prefix: Any) -> FunctionCondition:
+        return FunctionCondition("begins_with", self, (prefix,))
+
+    def contains(self, value: Any) -> FunctionCondition:
+        return FunctionCondition("contains", self, (value,), element=True)
+
+    def exists(self) -> FunctionCondition:
+        return FunctionCondition("attribute_exists", self)
+
+    def not_exists(self) -> FunctionCondition:
+        return FunctionCondition("attribute_not_exists", self)
+
+    def is_type(self, kind: AttributeType) -> FunctionCondition:
+        return FunctionCondition("attribute_type", self, (AttributeType(kind).value,), raw=True)
+
+    def size(self) -> Size:
+        return Size(self)
+
+
+def attr(path: str | Path) -> Path:
+    """A path to a model field (``"amount"``, ``"address.city"``, ``"lines[0].sku"``)."""
+    return path if isinstance(path, Path) else Path.parse(path)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Size:
+    """``size(path)``: length of a string, binary, list, map or set; compare it with numbers."""
+
+    path: Path
+
+    def __eq__(self, value: object) -> Compare:  # type: ignore[override]
+        return Compare("=", self, value)
+
+    def __ne__(self, value: object) -> Compare:  # type: ignore[override]
+        return Compare("<>", self, value)
+
+    def __lt__(self, value: Any) -> Compare:
+        return Compare("<", self, value)
+
+    def __le__(self, value: Any) -> Compare:
+        return Compare("<=", self, value)
+
+    def __gt__(self, value: Any) -> Compare:
+        return Compare(">", self, value)
+
+    def __ge__(self, value: Any) -> Compare:
+        return Compare(">=", self, value)
+
+    def __hash__(self) -> int:
+        return hash(("size", self.path.elements))
+
+    def between(self, low: Any, high: Any) -> Between:
+        return Between(self, low, high)
+
+
+Operand = Path | Size | Any
+
+
+def _render_operand(ph: Placeholders, operand: Any, against: Path | Size | None) -> str:
+    if isinstance(operand, Path):
+        return ph.render_path(operand)
+    if isinstance(operand, Size):
+        return f"size({ph.render_path(operand.path)})"
+    if isinstance(against, Size):
+        if isinstance(operand, bool) or not isinstance(operand, int):
+            raise ExpressionError(f"size() compares with whole numbers, got {operand!r}")
+        return ph.value(serialize(operand))
+    return ph.value(ph.encode(against, operand))
+
+
+class _Combinable:
+    __slots__ = ()
+
+    def __and__(self, other: Condition) -> And:
+        return And((self, other))  # type: ignore[arg-type]
+
+    def __or__(self, other: Condition) -> Or:
+        return Or((self, other))  # type: ignore[arg-type]
+
+    def __invert__(self) -> Not:
+        return Not(self)  # type: ignore[arg-type]
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Compare(_Combinable):
+    op: str
+    left: Path | Size
+    right: Any
+
+    def render(self, ph: Placeholders) -> str:
+        left = _render_operand(ph, self.left, None)
+        right = _render_operand(ph, self.right, self.left)
+        return f"{left} {self.op} {right}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Between(_Combinable):
+    operand: Path | Size
+    low: Any
+    high: Any
+
+    def render(self, ph: Placeholders) -> str:
+        target = _render_operand(ph, self.operand, None)
+        low = _render_operand(ph, self.low, self.operand)
+        high = _render_operand(ph, self.high, self.operand)
+        return f"{target} BETWEEN {low} AND {high}"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class In(_Combinable):
+    path: Path | Size
+    values: tuple[Any, ...]
+
+    def render(self, ph: Placeholders) -> str:
+        if not self.values:
+            raise ExpressionError("IN needs at least one value")
+        if len(self.values) > MAX_IN_VALUES:
+            raise ExpressionError(
+                f"IN takes at most {MAX_IN_VALUES} values, got {len(self.values)}"
+            )
+        target = _render_operand(ph, self.path, None)
+        tokens = ", ".join(_render_operand(ph, v, self.path) for v in self.values)
+        return f"{target} IN ({tokens})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FunctionCondition(_Combinable):
+    """``begins_with``, ``contains``, ``attribute_exists``, ``attribute_not_exists``, ``attribute_type``."""
+
+    function: str
+    path: Path
+    args: tuple[Any, ...] = ()
+    raw: bool = False
+    element: bool = False
+
+    def render(self, ph: Placeholders) -> str:
+        parts = [ph.render_path(self.path)]
+        for arg in self.args:
+            if isinstance(arg, Path):
+                parts.append(ph.render_path(arg))
+            elif self.raw or self.element:
+                # contains() takes an element of a set/list, or a substring: no field typing.
+                try:
+                    parts.append(ph.value(serialize(arg)))
+                except SerializationError as exc:
+                    raise ExpressionError(str(exc)) from exc
+            else:
+                parts.append(ph.value(ph.encode(self.path, arg)))
+        return f"{self.function}({', '.join(parts)})"
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class And(_Combinable):
+    conditions: tuple[Condition, ...]
+
+    def __and__(self, other: Condition) -> And:
+        return And((*self.conditions, other))
+
+    def render(self, ph: Placeholders) -> str:
+        return " AND ".join(f"({c.render(ph)})" for c in self.conditions)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Or(_Combinable):
+    conditions: tuple[Condition, ...]
+
+    def __or__(self, other: Condition) -> Or:
+        return Or((*self.conditions, other))
+
+    def render(self, ph: Placeholders) -> str:
+        return " OR ".join(f"({c.render(ph)})" for c in self.conditions)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Not(_Combinable):
+    condition: Condition
+
+    def render(self, ph: Placeholders) -> str:
+        return f"NOT ({self.condition.render(ph)})"
+
+
+Condition = Compare | Between | In | FunctionCondition | And | Or | Not
+
+
+def all_of(conditions: Sequence[Condition | None]) -> Condition | None:
+    """AND the given conditions, skipping ``None``; ``None`` when there are none."""
+    present = [c for c in conditions if c is not None]
+    if not present:
+        return None
+    if len(present) == 1:
+        return present[0]
+    return And(tuple(present))
+
+
+def render_condition(condition: Condition, ph: Placeholders) -> str:
+    """Render ``condition`` into ``ph``, enforcing DynamoDB's expression size limit."""
+    text = condition.render(ph)
+    if len(text.encode()) > MAX_EXPRESSION_BYTES:
+        raise ExpressionError(
+            f"expression is {len(text.encode())} bytes; DynamoDB allows {MAX_EXPRESSION_BYTES}"
+        )
+    return text

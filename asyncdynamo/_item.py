@@ -1,0 +1,173 @@
+"""Model instances ⇄ DynamoDB items, keys and item sizes (pure functions over a TableSpec)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any, TypeVar
+
+from ._codec import AttributeValue, deserialize, serialize
+from ._errors import InvalidKeyError, ItemTooLargeError, SerializationError
+from ._spec import FieldSpec, TableSpec, ValueKind
+
+__all__ = [
+    "MAX_ITEM_BYTES",
+    "encode_field",
+    "from_item",
+    "item_size",
+    "key_from_values",
+    "key_of",
+    "to_item",
+]
+
+T = TypeVar("T")
+
+MAX_ITEM_BYTES = 400 * 1024
+_NOTHING: Any = object()
+
+
+def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
+    """The AttributeValue stored for ``value`` in this field, or ``None`` to leave it out."""
+    if value is None:
+        return None if spec.omit_empty or spec.kind is ValueKind.SET else {"NULL": True}
+    if spec.is_ttl and isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise SerializationError(f"{spec.name}: TTL datetime must be timezone-aware")
+        return {"N": str(int(value.timestamp()))}
+    if spec.kind is ValueKind.SET and not value:
+        return None  # DynamoDB has no empty set; from_item restores it
+    if spec.omit_empty and (
+        value == "" or value == b"" or (hasattr(value, "__len__") and not len(value))
+    ):
+        return None
+    try:
+        return serialize(value)
+    except SerializationError as exc:
+        raise SerializationError(f"{spec.name}: {exc}") from exc
+
+
+def to_item(spec: TableSpec, instance: Any) -> dict[str, AttributeValue]:
+    """Encode a model instance as a DynamoDB item, checking keys and the 400 KB limit."""
+    data = instance.model_dump(mode="python", by_alias=False, round_trip=True)
+    item: dict[str, AttributeValue] = {}
+    index_keys = _index_key_names(spec)
+    for name, value in data.items():
+        field = spec.fields.get(name)
+        if field is None:
+            continue
+        if value is None and field.attribute in index_keys:
+            continue  # sparse index: absent, since a NULL index key is rejected by DynamoDB
+        encoded = encode_field(field, value)
+        if encoded is not None:
+            item[field.attribute] = encoded
+    for key_field in spec.key_fields:
+        _check_key_value(spec, key_field, item.get(key_field.attribute))
+    check_size(spec, item)
+    return item
+
+
+def _index_key_names(spec: TableSpec) -> frozenset[str]:
+    names = {i.partition.attribute for i in spec.indexes}
+    names.update(i.sort.attribute for i in spec.indexes if i.sort is not None)
+    return frozenset(names)
+
+
+def check_size(spec: TableSpec, item: Mapping[str, AttributeValue]) -> None:
+    size = item_size(item)
+    if size > MAX_ITEM_BYTES:
+        raise ItemTooLargeError(
+            f"{spec.model.__name__} item is {size} bytes; DynamoDB's limit is {MAX_ITEM_BYTES} "
+            "(move large blobs to S3 and store a reference)",
+            size=size,
+        )
+
+
+def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
+    """Decode a DynamoDB item into a validated model instance (unknown attributes are ignored)."""
+    data: dict[str, Any] = {}
+    by_attribute = spec.by_attribute
+    for attribute, value in item.items():
+        field = by_attribute.get(attribute)
+        if field is not None:
+            data[field.validation_key] = deserialize(value)
+    for field in spec.set_fields:
+        data.setdefault(field.validation_key, set())
+    return spec.model.model_validate(data)
+
+
+def _check_key_value(spec: TableSpec, field: FieldSpec, value: AttributeValue | None) -> None:
+    label = f"{spec.model.__name__}.{field.name}"
+    if value is None or "NULL" in value:
+        raise InvalidKeyError(f"{label} is a key attribute and needs a value")
+    ((tag, raw),) = value.items()
+    if tag != field.key_type:
+        raise InvalidKeyError(
+            f"{label} is a key of type {field.key_type}; the value given encodes as {tag}"
+        )
+    if tag in ("S", "B") and not raw:
+        raise InvalidKeyError(f"{label} is a key attribute; DynamoDB rejects empty key values")
+    if tag == "S" and len(raw.encode()) > (2048 if field is spec.partition else 1024):
+        raise InvalidKeyError(f"{label} is longer than DynamoDB allows for a key")
+
+
+def key_from_values(
+    spec: TableSpec, partition: Any, sort: Any = _NOTHING
+) -> dict[str, AttributeValue]:
+    """Build the primary key of ``spec``'s model from raw key values, checking types."""
+    key: dict[str, AttributeValue] = {}
+    for field, value in ((spec.partition, partition), (spec.sort, sort)):
+        if field is None:
+            if value is not _NOTHING and value is not None:
+                raise InvalidKeyError(
+                    f"{spec.model.__name__} has no sort key; pass only the partition key"
+                )
+            continue
+        if value is _NOTHING:
+            raise InvalidKeyError(
+                f"{spec.model.__name__} has a sort key ({field.name}); pass it too"
+            )
+        encoded = encode_field(field, value) if value is not None else None
+        _check_key_value(spec, field, encoded)
+        assert encoded is not None
+        key[field.attribute] = encoded
+    return key
+
+
+def key_of(spec: TableSpec, instance: Any) -> dict[str, AttributeValue]:
+    """The primary key of a model instance."""
+    partition = getattr(instance, spec.partition.name)
+    sort = getattr(instance, spec.sort.name) if spec.sort is not None else _NOTHING
+    return key_from_values(spec, partition, sort)
+
+
+def _number_size(text: str) -> int:
+    digits = text.lstrip("-").replace(".", "").split("e")[0].split("E")[0].strip("0")
+    return 1 + (len(digits) + 1) // 2 + (1 if text.startswith("-") else 0)
+
+
+def _value_size(value: Mapping[str, Any]) -> int:
+    ((tag, raw),) = value.items()
+    if tag == "S":
+        return len(raw.encode())
+    if tag == "N":
+        return _number_size(raw)
+    if tag == "B":
+        return len(raw)
+    if tag in ("BOOL", "NULL"):
+        return 1
+    if tag == "SS":
+        return sum(len(s.encode()) for s in raw)
+    if tag == "NS":
+        return sum(_number_size(n) for n in raw)
+    if tag == "BS":
+        return sum(len(b) for b in raw)
+    if tag == "L":
+        return 3 + sum(1 + _value_size(v) for v in raw)
+    if tag == "M":
+        return 3 + sum(1 + len(k.encode()) + _value_size(v) for k, v in raw.items())
+    return 0
+
+
+def item_size(item: Mapping[str, AttributeValue]) -> int:
+    """The item's size as DynamoDB counts it (names plus values), for the 400 KB limit."""
+    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())

@@ -1,0 +1,295 @@
+"""A small HTTP/1.1 client on asyncio streams: one host, a keep-alive pool, strict timeouts.
+
+Only what talking to AWS JSON/query endpoints needs: requests with a complete body, responses
+framed by ``Content-Length``, chunked encoding or connection close. Every failure surfaces as a
+:class:`~asyncdynamo.TransportError` subclass; nothing is retried here except one case: a pooled
+keep-alive connection that the server had already closed (EOF or reset before any response byte)
+is replaced by a fresh one and the request re-sent once, since the server never saw it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from asyncdynamo._errors import ConnectionFailedError, RequestTimeoutError
+
+if TYPE_CHECKING:  # ``ssl`` is only needed (and contexts only built) for https endpoints
+    import ssl
+
+__all__ = ["ConnectionPool", "Response", "shared_ssl_context"]
+
+DEFAULT_MAX_HEADER_BYTES = 64 * 1024
+# Closing never blocks ``aclose`` for long: a peer that does not finish the close is abandoned.
+_CLOSE_GRACE = 1.0
+
+_ssl_context: ssl.SSLContext | None = None
+
+
+def shared_ssl_context() -> ssl.SSLContext:
+    """The process-wide default TLS context, created on first use.
+
+    Loading the CA bundle costs tens of milliseconds, so it happens once, and only when an https
+    endpoint is actually contacted.
+    """
+    global _ssl_context
+    if _ssl_context is None:
+        import ssl
+
+        _ssl_context = ssl.create_default_context()
+    return _ssl_context
+
+
+@dataclass(frozen=True, slots=True)
+class Response:
+    """A complete HTTP response.
+
+    Attributes:
+        status: the status code.
+        headers: header values by lower-case name (repeated headers joined with ``", "``).
+        body: the decoded (de-chunked) body.
+    """
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+
+class _StaleConnectionError(Exception):
+    """A reused connection failed before the response started; safe to send again."""
+
+
+class _ProtocolError(Exception):
+    """The peer's bytes are not HTTP/1.x as we understand it."""
+
+
+class _Connection:
+    __slots__ = ("reader", "writer")
+
+    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        self.reader = reader
+        self.writer = writer
+
+    @property
+    def usable(self) -> bool:
+        # A server that closed an idle connection has (usually) delivered the EOF by now.
+        return not (
+            self.reader.at_eof() or self.writer.is_closing() or self.reader.exception() is not None
+        )
+
+    def close(self) -> None:
+        self.writer.close()
+
+
+def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
+    lines = head[:-4].decode("latin-1").split("\r\n")
+    version, _, rest = lines[0].partition(" ")
+    code = rest[:3]
+    if not version.startswith("HTTP/1.") or not code.isdigit():
+        raise _ProtocolError(f"malformed status line {lines[0][:80]!r}")
+    headers: dict[str, str] = {}
+    for line in lines[1:]:
+        name, sep, value = line.partition(":")
+        if not sep:
+            raise _ProtocolError(f"malformed header line {line[:80]!r}")
+        name = name.strip().lower()
+        value = value.strip()
+        previous = headers.get(name)
+        headers[name] = value if previous is None else f"{previous}, {value}"
+    connection = headers.get("connection", "").lower()
+    # HTTP/1.1 keeps connections open unless told otherwise; HTTP/1.0 only when asked.
+    keep_alive = "keep-alive" in connection if version == "HTTP/1.0" else "close" not in connection
+    return int(code), headers, keep_alive
+
+
+async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
+    chunks: list[bytes] = []
+    while True:
+        line = await reader.readuntil(b"\r\n")
+        size_text = line.split(b";", 1)[0].strip()
+        try:
+            size = int(size_text, 16)
+        except ValueError:
+            raise _ProtocolError(f"malformed chunk size {size_text[:20]!r}") from None
+        if size == 0:
+            break
+        chunks.append(await reader.readexactly(size))
+        if await reader.readexactly(2) != b"\r\n":
+            raise _ProtocolError("chunk not terminated by CRLF")
+    while await reader.readuntil(b"\r\n") != b"\r\n":
+        pass  # trailers: nothing AWS sends that we need
+    return b"".join(chunks)
+
+
+class ConnectionPool:
+    """Keep-alive HTTP/1.1 connections to one host.
+
+    At most ``max_connections`` requests are in flight at once (more wait for a free slot);
+    idle connections are reused most-recently-used first.
+
+    Args:
+        host: host name or IP address to connect to.
+        port: TCP port.
+        tls: use TLS (with ``ssl_context``, else the shared default context).
+        max_connections: connections kept open and requests in flight, at most.
+        connect_timeout: seconds to establish a connection (TCP and TLS).
+        read_timeout: seconds from starting to send a request to having its whole response.
+        max_header_bytes: the largest response head accepted.
+        ssl_context: a custom TLS context (private CA, pinning...).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        tls: bool,
+        max_connections: int,
+        connect_timeout: float,
+        read_timeout: float,
+        max_header_bytes: int = DEFAULT_MAX_HEADER_BYTES,
+        ssl_context: ssl.SSLContext | None = None,
+    ) -> None:
+        self._host = host
+        self._port = port
+        self._tls = tls
+        self._ssl_context = ssl_context
+        self._connect_timeout = connect_timeout
+        self._read_timeout = read_timeout
+        self._max_header_bytes = max_header_bytes
+        self._slots = asyncio.Semaphore(max_connections)
+        self._idle: list[_Connection] = []
+        self._closed = False
+
+    async def request(
+        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+    ) -> Response:
+        """Send one request and read its whole response.
+
+        Raises:
+            ConnectionFailedError: connecting, sending or reading failed, or the response was
+                not valid HTTP.
+            RequestTimeoutError: the response was not complete within ``read_timeout``.
+        """
+        if self._closed:
+            raise ConnectionFailedError("the connection pool is closed")
+        lines = [f"{method} {path} HTTP/1.1\r\n"]
+        lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
+        lines.append(f"Content-Length: {len(body)}\r\n\r\n")
+        data = "".join(lines).encode("latin-1") + body
+        async with self._slots:
+            while self._idle:
+                conn = self._idle.pop()
+                if not conn.usable:
+                    conn.close()
+                    continue
+                try:
+                    return await self._exchange(conn, data, reused=True)
+                except _StaleConnectionError:
+                    break  # the server closed it while idle: once more on a new connection
+            conn = await self._connect()
+            try:
+                return await self._exchange(conn, data, reused=False)
+            except _StaleConnectionError as exc:  # not raised for fresh connections
+                raise ConnectionFailedError(str(exc)) from exc
+
+    async def _connect(self) -> _Connection:
+        ssl_context: Any = None
+        if self._tls:
+            ssl_context = self._ssl_context or shared_ssl_context()
+        try:
+            async with asyncio.timeout(self._connect_timeout):
+                reader, writer = await asyncio.open_connection(
+                    self._host,
+                    self._port,
+                    ssl=ssl_context,
+                    limit=self._max_header_bytes,
+                )
+        except TimeoutError as exc:
+            # A timeout is a timeout, as in the aiobotocore transport (ConnectTimeoutError).
+            raise RequestTimeoutError(
+                f"connecting to {self._host}:{self._port} timed out after {self._connect_timeout}s"
+            ) from exc
+        except OSError as exc:
+            raise ConnectionFailedError(
+                f"cannot connect to {self._host}:{self._port}: {exc}"
+            ) from exc
+        return _Connection(reader, writer)
+
+    async def _exchange(self, conn: _Connection, data: bytes, *, reused: bool) -> Response:
+        reader = conn.reader
+        reusable = False  # set only once the whole response is read
+        try:
+            async with asyncio.timeout(self._read_timeout):
+                try:
+                    conn.writer.write(data)
+                    await conn.writer.drain()
+                    head = await reader.readuntil(b"\r\n\r\n")
+                except asyncio.IncompleteReadError as exc:
+                    if reused and not exc.partial:
+                        raise _StaleConnectionError("connection closed before responding") from exc
+                    raise
+                except (ConnectionResetError, BrokenPipeError) as exc:
+                    if reused:
+                        raise _StaleConnectionError(f"connection reset: {exc}") from exc
+                    raise
+                status, headers, keep_alive = _parse_head(head)
+                body, framed = await self._read_body(reader, status, headers)
+            reusable = keep_alive and framed
+        except TimeoutError as exc:
+            raise RequestTimeoutError(
+                f"no complete response from {self._host}:{self._port} within {self._read_timeout}s"
+            ) from exc
+        except asyncio.LimitOverrunError as exc:
+            raise ConnectionFailedError(
+                f"response head (or a chunk-size line) exceeds {self._max_header_bytes} bytes"
+            ) from exc
+        except asyncio.IncompleteReadError as exc:
+            raise ConnectionFailedError(
+                f"connection closed mid-response ({len(exc.partial)} of "
+                f"{exc.expected if exc.expected is not None else 'unknown'} bytes read)"
+            ) from exc
+        except _ProtocolError as exc:
+            raise ConnectionFailedError(f"invalid HTTP response: {exc}") from exc
+        except OSError as exc:
+            raise ConnectionFailedError(f"connection failed: {exc}") from exc
+        finally:
+            # Any failure or cancellation leaves the stream at an unknown position: never reuse.
+            if reusable and not self._closed and conn.usable:
+                self._idle.append(conn)
+            else:
+                conn.close()
+        return Response(status, headers, body)
+
+    async def _read_body(
+        self, reader: asyncio.StreamReader, status: int, headers: dict[str, str]
+    ) -> tuple[bytes, bool]:
+        """The body, and whether the connection can carry another request afterwards."""
+        if status in (204, 304) or status < 200:
+            return b"", True
+        if "chunked" in headers.get("transfer-encoding", "").lower():
+            return await _read_chunked(reader), True
+        length = headers.get("content-length")
+        if length is not None:
+            if not length.isdigit():
+                raise _ProtocolError(f"invalid Content-Length {length[:20]!r}")
+            return await reader.readexactly(int(length)), True
+        # No framing: the body runs to EOF, so the connection ends with it.
+        return await reader.read(), False
+
+    async def aclose(self) -> None:
+        """Close idle connections; connections in use close when their request ends."""
+        self._closed = True
+        idle, self._idle = self._idle, []
+        for conn in idle:
+            conn.close()
+        if idle:
+            try:
+                async with asyncio.timeout(_CLOSE_GRACE):
+                    await asyncio.gather(
+                        *(conn.writer.wait_closed() for conn in idle), return_exceptions=True
+                    )
+            except TimeoutError:
+                pass

@@ -1,0 +1,128 @@
+"""``Annotated`` markers that declare a field's role in the table.
+
+```python
+class Payment(Model):
+    __table__ = "payments"
+    payment_id: Annotated[str, PartitionKey]
+    customer_id: Annotated[str, GlobalIndex("by_customer")]
+    created_at: Annotated[datetime | None, CreatedAt] = None
+    version: Annotated[int, Version] = 0
+```
+A marker may be written as the class (``PartitionKey``) or an instance (``PartitionKey()``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+__all__ = [
+    "TTL",
+    "Attr",
+    "CreatedAt",
+    "Encrypted",
+    "GlobalIndex",
+    "KeyRole",
+    "LocalIndex",
+    "Marker",
+    "OmitEmpty",
+    "PartitionKey",
+    "Projection",
+    "SortKey",
+    "UpdatedAt",
+    "Version",
+]
+
+
+class KeyRole(StrEnum):
+    """The role a field plays in an index's key."""
+
+    PARTITION = "HASH"
+    SORT = "RANGE"
+
+
+class Projection(StrEnum):
+    """Which attributes an index copies."""
+
+    ALL = "ALL"
+    KEYS_ONLY = "KEYS_ONLY"
+    INCLUDE = "INCLUDE"
+
+
+@dataclass(frozen=True, slots=True)
+class Marker:
+    """Base of all field markers."""
+
+
+@dataclass(frozen=True, slots=True)
+class PartitionKey(Marker):
+    """The table's partition (hash) key."""
+
+
+@dataclass(frozen=True, slots=True)
+class SortKey(Marker):
+    """The table's sort (range) key."""
+
+
+@dataclass(frozen=True, slots=True)
+class GlobalIndex(Marker):
+    """Membership in a global secondary index.
+
+    Args:
+        name: the index name.
+        role: partition (default) or sort key of that index.
+        projection: which attributes the index holds; declare it on the partition-key field.
+        include: with ``Projection.INCLUDE``, the extra attributes (python field names).
+    """
+
+    name: str
+    role: KeyRole = KeyRole.PARTITION
+    projection: Projection = Projection.ALL
+    include: Sequence[str] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class LocalIndex(Marker):
+    """The sort key of a local secondary index (its partition key is the table's)."""
+
+    name: str
+    projection: Projection = Projection.ALL
+    include: Sequence[str] = field(default=())
+
+
+@dataclass(frozen=True, slots=True)
+class Version(Marker):
+    """An ``int`` field used for optimistic locking: every write checks and bumps it."""
+
+
+@dataclass(frozen=True, slots=True)
+class TTL(Marker):
+    """A ``datetime`` (or ``int`` epoch seconds) field stored as epoch seconds for DynamoDB TTL."""
+
+
+@dataclass(frozen=True, slots=True)
+class CreatedAt(Marker):
+    """A ``datetime`` field set once, when the item is first written."""
+
+
+@dataclass(frozen=True, slots=True)
+class UpdatedAt(Marker):
+    """A ``datetime`` field set on every write."""
+
+
+@dataclass(frozen=True, slots=True)
+class Encrypted(Marker):
+    """A field whose value is envelope-encrypted before it is stored (see ``payments``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class OmitEmpty(Marker):
+    """Leave the attribute out of the item when the value is ``None``, ``""`` or empty."""
+
+
+@dataclass(frozen=True, slots=True)
+class Attr(Marker):
+    """Store the field under another attribute name (e.g. a short or generic name)."""
+
+    name: str

@@ -1,0 +1,347 @@
+"""Pure request builders for single-item writes and reads (no awaits, unit-testable).
+
+A :class:`PreparedWrite` holds the body shared by the single-item call and the transaction
+action (``Put``/``Update``/``Delete``/``ConditionCheck``), plus what is needed to explain a
+failed condition as a typed error.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from ._codec import AttributeValue, deserialize
+from ._errors import (
+    AsyncDynamoError,
+    ConditionalCheckFailedError,
+    ExpressionError,
+    ItemAlreadyExistsError,
+    ItemNotFoundError,
+    UsageError,
+    VersionConflictError,
+)
+from ._expr import Condition, Path, Placeholders, all_of, attr, render_condition
+from ._item import check_size, key_of, to_item
+from ._spec import TableSpec
+from ._update import Update, render_update
+
+__all__ = [
+    "PreparedWrite",
+    "WriteKind",
+    "decode_projection",
+    "explain_condition_failure",
+    "prepare_condition_check",
+    "prepare_delete",
+    "prepare_get",
+    "prepare_put",
+    "prepare_update",
+]
+
+
+class WriteKind(StrEnum):
+    PUT = "Put"
+    UPDATE = "Update"
+    DELETE = "Delete"
+    CHECK = "ConditionCheck"
+
+
+@dataclass(frozen=True, slots=True)
+class PreparedWrite:
+    """One write, ready to send alone or as a transaction action."""
+
+    kind: WriteKind
+    spec: TableSpec
+    params: dict[str, Any]
+    key: dict[str, AttributeValue]
+    stored: Any = None
+    expected_version: int | None = None
+    must_exist: bool = False
+    must_not_exist: bool = False
+
+    @property
+    def operation(self) -> str:
+        return {"Put": "PutItem", "Update": "UpdateItem", "Delete": "DeleteItem"}[self.kind.value]
+
+    @property
+    def table(self) -> str:
+        return str(self.params["TableName"])
+
+
+def _attach(params: dict[str, Any], ph: Placeholders) -> dict[str, Any]:
+    if ph.names:
+        params["ExpressionAttributeNames"] = ph.names
+    if ph.values:
+        params["ExpressionAttributeValues"] = ph.values
+    return params
+
+
+def _key_condition_exists(spec: TableSpec, exists: bool) -> Condition:
+    path = attr(spec.partition.name)
+    return path.exists() if exists else path.not_exists()
+
+
+def _version_condition(spec: TableSpec, expected: int) -> Condition:
+    assert spec.version is not None
+    # Optimistic locking: the write only applies if nobody wrote since `expected` was read.
+    return attr(spec.version.name) == expected
+
+
+def prepare_put(
+    spec: TableSpec,
+    table: str,
+    instance: Any,
+    *,
+    overwrite: bool,
+    condition: Condition | None,
+    now: datetime,
+) -> PreparedWrite:
+    """A PutItem that creates (default) or replaces, maintaining version and timestamps."""
+    changes: dict[str, Any] = {}
+    if spec.created_at is not None and getattr(instance, spec.created_at.name) is None:
+        changes[spec.created_at.name] = now
+    if spec.updated_at is not None:
+        changes[spec.updated_at.name] = now
+    expected: int | None = None
+    conditions: list[Condition | None] = []
+    must_not_exist = False
+    if spec.version is not None:
+        expected = int(getattr(instance, spec.version.name) or 0)
+        changes[spec.version.name] = expected + 1
+        if expected == 0:
+            must_not_exist = True  # a version-0 instance was never stored
+        else:
+            conditions.append(_version_condition(spec, expected))
+    elif not overwrite:
+        must_not_exist = True
+    if must_not_exist:
+        # Create-only: a concurrent writer that stored the same key first wins; we fail.
+        conditions.append(_key_condition_exists(spec, exists=False))
+    conditions.append(condition)
+    stored = instance.model_copy(update=changes) if changes else instance
+    ph = Placeholders(spec=spec)
+    params: dict[str, Any] = {"TableName": table, "Item": to_item(spec, stored)}
+    combined = all_of(conditions)
+    if combined is not None:
+        params["ConditionExpression"] = render_condition(combined, ph)
+    return PreparedWrite(
+        kind=WriteKind.PUT,
+        spec=spec,
+        params=_attach(params, ph),
+        key=key_of(spec, stored),
+        stored=stored,
+        expected_version=expected,
+        must_not_exist=must_not_exist,
+    )
+
+
+def _managed_fields(spec: TableSpec) -> frozenset[str]:
+    names = {f.name for f in spec.key_fields}
+    for managed in (spec.version, spec.created_at, spec.updated_at):
+        if managed is not None:
+            names.add(managed.name)
+    return frozenset(names)
+
+
+def prepare_update(
+    spec: TableSpec,
+    table: str,
+    key: dict[str, AttributeValue],
+    changes: Update,
+    *,
+    condition: Condition | None,
+    expected_version: int | None,
+    create_if_missing: bool,
+    now: datetime,
+) -> PreparedWrite:
+    """An UpdateItem that bumps the version and timestamps in the same expression."""
+    managed = Update()
+    if spec.updated_at is not None:
+        managed = managed.set(spec.updated_at.name, now)
+    if spec.created_at is not None:
+        managed = managed.set_if_not_exists(spec.created_at.name, now)
+    if spec.version is not None:
+        managed = managed.increment(spec.version.name, 1)
+    ph = Placeholders(spec=spec)
+    expression = render_update(changes, ph, protected=_managed_fields(spec), managed=managed)
+    conditions: list[Condition | None] = []
+    if not create_if_missing:
+        # UpdateItem would otherwise create a partial item under a key that does not exist.
+        conditions.append(_key_condition_exists(spec, exists=True))
+    if expected_version is not None:
+        if spec.version is None:
+            raise UsageError(f"{spec.model.__name__} has no Version field; drop expected_version")
+        conditions.append(_version_condition(spec, expected_version))
+    conditions.append(condition)
+    params: dict[str, Any] = {"TableName": table, "Key": key, "UpdateExpression": expression}
+    combined = all_of(conditions)
+    if combined is not None:
+        params["ConditionExpression"] = render_condition(combined, ph)
+    return PreparedWrite(
+        kind=WriteKind.UPDATE,
+        spec=spec,
+        params=_attach(params, ph),
+        key=key,
+        expected_version=expected_version,
+        must_exist=not create_if_missing,
+    )
+
+
+def prepare_delete(
+    spec: TableSpec,
+    table: str,
+    key: dict[str, AttributeValue],
+    *,
+    condition: Condition | None,
+    expected_version: int | None,
+) -> PreparedWrite:
+    """A DeleteItem, optionally conditional and version-checked."""
+    conditions: list[Condition | None] = []
+    if expected_version is not None:
+        if spec.version is None:
+            raise UsageError(f"{spec.model.__name__} has no Version field; drop expected_version")
+        conditions.append(_version_condition(spec, expected_version))
+    conditions.append(condition)
+    ph = Placeholders(spec=spec)
+    params: dict[str, Any] = {"TableName": table, "Key": key}
+    combined = all_of(conditions)
+    if combined is not None:
+        params["ConditionExpression"] = render_condition(combined, ph)
+    return PreparedWrite(
+        kind=WriteKind.DELETE,
+        spec=spec,
+        params=_attach(params, ph),
+        key=key,
+        expected_version=expected_version,
+    )
+
+
+def prepare_condition_check(
+    spec: TableSpec, table: str, key: dict[str, AttributeValue], condition: Condition
+) -> PreparedWrite:
+    """A transaction-only ConditionCheck on one item."""
+    ph = Placeholders(spec=spec)
+    params: dict[str, Any] = {
+        "TableName": table,
+        "Key": key,
+        "ConditionExpression": render_condition(condition, ph),
+    }
+    return PreparedWrite(kind=WriteKind.CHECK, spec=spec, params=_attach(params, ph), key=key)
+
+
+def explain_condition_failure(
+    write: PreparedWrite,
+    error: ConditionalCheckFailedError | None,
+    old_item: Mapping[str, Any] | None,
+) -> AsyncDynamoError:
+    """Turn a failed condition into the most specific error, using the old item if returned."""
+    spec = write.spec
+    operation = write.operation if write.kind is not WriteKind.CHECK else "TransactWriteItems"
+    message = error.message if error is not None else "the condition of this action failed"
+    if write.must_not_exist and old_item:
+        if write.expected_version is not None and spec.version is not None:
+            actual = _stored_version(spec, old_item)
+            return VersionConflictError(
+                f"{spec.model.__name__} {_key_text(write)} already exists at version {actual}; "
+                "read it and retry the change",
+                expected_version=write.expected_version,
+                actual_version=actual,
+                item=old_item,
+                operation=operation,
+            )
+        return ItemAlreadyExistsError(
+            f"{spec.model.__name__} {_key_text(write)} already exists; "
+            "pass overwrite=True to replace it",
+            item=old_item,
+            operation=operation,
+        )
+    if (
+        write.expected_version is not None
+        and spec.version is not None
+        and write.kind is not WriteKind.CHECK
+    ):
+        actual = _stored_version(spec, old_item) if old_item else None
+        if actual != write.expected_version:
+            return VersionConflictError(
+                f"{spec.model.__name__} {_key_text(write)}: expected version "
+                f"{write.expected_version}, stored version is {actual}",
+                expected_version=write.expected_version,
+                actual_version=actual,
+                item=old_item,
+                operation=operation,
+            )
+    if write.must_exist and not old_item:
+        return ItemNotFoundError(
+            f"{spec.model.__name__} {_key_text(write)} does not exist",
+            model=spec.model.__name__,
+            key={k: deserialize(v) for k, v in write.key.items()},
+        )
+    return ConditionalCheckFailedError(message, item=old_item, operation=operation)
+
+
+def _stored_version(spec: TableSpec, item: Mapping[str, Any]) -> int | None:
+    assert spec.version is not None
+    raw = item.get(spec.version.attribute)
+    value = deserialize(raw) if raw is not None else None
+    return int(value) if value is not None else None
+
+
+def _key_text(write: PreparedWrite) -> str:
+    return ", ".join(f"{k}={deserialize(v)!r}" for k, v in write.key.items())
+
+
+def prepare_get(
+    spec: TableSpec,
+    table: str,
+    key: dict[str, AttributeValue],
+    *,
+    consistent: bool,
+    projection: Sequence[str] | None,
+) -> dict[str, Any]:
+    """GetItem parameters, with a projection of model fields when given."""
+    params: dict[str, Any] = {"TableName": table, "Key": key}
+    if consistent:
+        params["ConsistentRead"] = True
+    if projection is not None:
+        ph = Placeholders(spec=spec)
+        params["ProjectionExpression"] = projection_expression(projection, ph)
+        _attach(params, ph)
+    return params
+
+
+def projection_expression(fields: Sequence[str | Path], ph: Placeholders) -> str:
+    """``#n0, #n1.#n2`` for the given field paths (always including nothing implicit)."""
+    if not fields:
+        raise ExpressionError("a projection needs at least one field")
+    return ", ".join(ph.render_path(attr(f)) for f in fields)
+
+
+_ADAPTERS: dict[tuple[type[Any], str], TypeAdapter[Any]] = {}
+
+
+def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> dict[str, Any]:
+    """Decode a projected item into ``{field: value}``, validating each top-level field."""
+    out: dict[str, Any] = {}
+    for attribute, raw in item.items():
+        field = spec.by_attribute.get(attribute)
+        if field is None:
+            continue
+        adapter = _ADAPTERS.get((spec.model, field.name))
+        if adapter is None:
+            info = spec.model.model_fields[field.name]
+            adapter = TypeAdapter(info.annotation)
+            _ADAPTERS[(spec.model, field.name)] = adapter
+        out[field.name] = adapter.validate_python(deserialize(raw))
+    return out
+
+
+def item_of(response: Mapping[str, Any], name: str) -> dict[str, AttributeValue] | None:
+    value = response.get(name)
+    return dict(value) if value else None
+
+
+__all__ += ["check_size", "item_of", "projection_expression"]

@@ -1,0 +1,427 @@
+"""The frozen description of a model's table, computed once per class from its markers."""
+
+from __future__ import annotations
+
+import enum
+import types
+import typing
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Literal, Union
+
+from pydantic.fields import FieldInfo
+
+from ._errors import ModelDeclarationError
+from ._markers import (
+    TTL,
+    Attr,
+    CreatedAt,
+    Encrypted,
+    GlobalIndex,
+    KeyRole,
+    LocalIndex,
+    Marker,
+    OmitEmpty,
+    PartitionKey,
+    Projection,
+    SortKey,
+    UpdatedAt,
+    Version,
+)
+
+__all__ = ["FieldSpec", "IndexKind", "IndexSpec", "TableSpec", "ValueKind", "build_spec"]
+
+
+class ValueKind(StrEnum):
+    """What a field's values look like in DynamoDB (key types are S, N or B)."""
+
+    STRING = "S"
+    NUMBER = "N"
+    BINARY = "B"
+    BOOL = "BOOL"
+    SET = "SET"
+    LIST = "L"
+    MAP = "M"
+    ANY = "ANY"
+
+
+class IndexKind(StrEnum):
+    GLOBAL = "GLOBAL"
+    LOCAL = "LOCAL"
+
+
+@dataclass(frozen=True, slots=True)
+class FieldSpec:
+    """One model field and how it is stored."""
+
+    name: str
+    attribute: str
+    kind: ValueKind
+    optional: bool
+    validation_key: str
+    omit_empty: bool = False
+    is_ttl: bool = False
+    is_version: bool = False
+    is_created_at: bool = False
+    is_updated_at: bool = False
+    encrypted: bool = False
+
+    @property
+    def key_type(self) -> str:
+        """The ``AttributeType`` of this field when used as a key (S, N or B)."""
+        return self.kind.value
+
+
+@dataclass(frozen=True, slots=True)
+class IndexSpec:
+    """A secondary index declared by the model."""
+
+    name: str
+    kind: IndexKind
+    partition: FieldSpec
+    sort: FieldSpec | None
+    projection: Projection
+    include: tuple[str, ...] = ()
+
+
+TableNameResolver = Callable[[Any], str]
+
+
+@dataclass(frozen=True, slots=True)
+class TableSpec:
+    """Everything asyncdynamo needs to know about a model class, derived once."""
+
+    model: type[Any]
+    table: str | TableNameResolver
+    partition: FieldSpec
+    sort: FieldSpec | None
+    fields: Mapping[str, FieldSpec]
+    by_attribute: Mapping[str, FieldSpec]
+    indexes: tuple[IndexSpec, ...] = ()
+    version: FieldSpec | None = None
+    ttl: FieldSpec | None = None
+    created_at: FieldSpec | None = None
+    updated_at: FieldSpec | None = None
+    encrypted: tuple[FieldSpec, ...] = ()
+    set_fields: tuple[FieldSpec, ...] = field(default=())
+
+    @property
+    def key_fields(self) -> tuple[FieldSpec, ...]:
+        return (self.partition,) if self.sort is None else (self.partition, self.sort)
+
+    def index(self, name: str) -> IndexSpec:
+        for index in self.indexes:
+            if index.name == name:
+                return index
+        known = ", ".join(i.name for i in self.indexes) or "none"
+        raise ModelDeclarationError(
+            f"{self.model.__name__} has no index named {name!r} (declared: {known})"
+        )
+
+    def field(self, name: str) -> FieldSpec:
+        spec = self.fields.get(name)
+        if spec is None:
+            raise ModelDeclarationError(f"{self.model.__name__} has no field named {name!r}")
+        return spec
+
+
+# --- annotation analysis ------------------------------------------------------------------------
+
+_KIND_BY_TYPE: dict[type, ValueKind] = {
+    str: ValueKind.STRING,
+    uuid.UUID: ValueKind.STRING,
+    datetime: ValueKind.STRING,
+    date: ValueKind.STRING,
+    int: ValueKind.NUMBER,
+    float: ValueKind.NUMBER,
+    Decimal: ValueKind.NUMBER,
+    bytes: ValueKind.BINARY,
+    bool: ValueKind.BOOL,
+}
+
+
+def _strip_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _strip_optional(typing.get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) != len(typing.get_args(annotation))
+        if len(args) == 1:
+            inner, inner_optional = _strip_optional(args[0])
+            return inner, optional or inner_optional
+        return annotation, optional
+    return annotation, False
+
+
+def _kind_of(annotation: Any) -> ValueKind:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        values = typing.get_args(annotation)
+        if all(isinstance(v, str) for v in values):
+            return ValueKind.STRING
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return ValueKind.NUMBER
+        return ValueKind.ANY
+    if origin in (set, frozenset):
+        return ValueKind.SET
+    if origin in (list, tuple):
+        return ValueKind.LIST
+    if origin is dict:
+        return ValueKind.MAP
+    if isinstance(annotation, type):
+        if annotation in (set, frozenset):
+            return ValueKind.SET
+        if issubclass(annotation, enum.Enum):
+            members = [m.value for m in annotation]
+            if members and all(isinstance(v, str) for v in members):
+                return ValueKind.STRING
+            if members and all(isinstance(v, int) for v in members):
+                return ValueKind.NUMBER
+            return ValueKind.ANY
+        if issubclass(annotation, bool):
+            return ValueKind.BOOL
+        for base, kind in _KIND_BY_TYPE.items():
+            if issubclass(annotation, base):
+                return kind
+        if hasattr(annotation, "model_fields") or issubclass(annotation, dict):
+            return ValueKind.MAP
+        if issubclass(annotation, list | tuple):
+            return ValueKind.LIST
+    return ValueKind.ANY
+
+
+def _markers(info: FieldInfo, owner: str, name: str) -> list[Marker]:
+    found: list[Marker] = []
+    for meta in info.metadata:
+        if isinstance(meta, type) and issubclass(meta, Marker):
+            try:
+                meta = meta()
+            except TypeError as exc:
+                raise ModelDeclarationError(
+                    f"{owner}.{name}: {meta.__name__} needs arguments, "
+                    f"e.g. {meta.__name__}('index_name')"
+                ) from exc
+        if isinstance(meta, Marker):
+            found.append(meta)
+    return found
+
+
+def _is_time(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, datetime)
+
+
+@dataclass(slots=True)
+class _IndexParts:
+    kind: IndexKind
+    partition: FieldSpec | None = None
+    sort: FieldSpec | None = None
+    projection: Projection | None = None
+    include: tuple[str, ...] = ()
+
+
+def _declare_index(
+    parts: dict[str, _IndexParts], marker: GlobalIndex | LocalIndex, spec: FieldSpec, owner: str
+) -> None:
+    kind = IndexKind.GLOBAL if isinstance(marker, GlobalIndex) else IndexKind.LOCAL
+    entry = parts.setdefault(marker.name, _IndexParts(kind=kind))
+    if entry.kind is not kind:
+        raise ModelDeclarationError(
+            f"{owner}: index {marker.name!r} is declared both as a global and a local index"
+        )
+    role = marker.role if isinstance(marker, GlobalIndex) else KeyRole.SORT
+    slot = "partition" if role is KeyRole.PARTITION else "sort"
+    if getattr(entry, slot) is not None:
+        raise ModelDeclarationError(
+            f"{owner}: index {marker.name!r} has two {slot} keys "
+            f"({getattr(entry, slot).name} and {spec.name}); give one of them another role"
+        )
+    setattr(entry, slot, spec)
+    is_default = marker.projection is Projection.ALL and not marker.include
+    if not is_default:
+        if entry.projection is not None and (entry.projection, entry.include) != (
+            marker.projection,
+            tuple(marker.include),
+        ):
+            raise ModelDeclarationError(
+                f"{owner}: index {marker.name!r} declares two different projections"
+            )
+        entry.projection = marker.projection
+        entry.include = tuple(marker.include)
+
+
+def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -> FieldSpec:
+    annotation, optional = _strip_optional(info.annotation)
+    kind = _kind_of(annotation)
+    attribute = name
+    for marker in markers:
+        if isinstance(marker, Attr):
+            if not marker.name:
+                raise ModelDeclarationError(f"{owner}.{name}: Attr('') needs a non-empty name")
+            attribute = marker.name
+    alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
+    is_ttl = any(isinstance(m, TTL) for m in markers)
+    is_version = any(isinstance(m, Version) for m in markers)
+    created = any(isinstance(m, CreatedAt) for m in markers)
+    updated = any(isinstance(m, UpdatedAt) for m in markers)
+    if is_ttl and not (_is_time(annotation) or annotation is int):
+        raise ModelDeclarationError(
+            f"{owner}.{name}: TTL needs a datetime (or int epoch seconds) field, "
+            f"not {annotation!r}; change its type to datetime | None"
+        )
+    if is_version and annotation is not int:
+        raise ModelDeclarationError(
+            f"{owner}.{name}: Version needs an int field (e.g. `version: Annotated[int, Version]"
+            f" = 0`), not {annotation!r}"
+        )
+    if (created or updated) and not _is_time(annotation):
+        raise ModelDeclarationError(
+            f"{owner}.{name}: CreatedAt/UpdatedAt need a datetime field, not {annotation!r}"
+        )
+    if is_ttl:
+        kind = ValueKind.NUMBER
+    return FieldSpec(
+        name=name,
+        attribute=attribute,
+        kind=kind,
+        optional=optional,
+        validation_key=alias or name,
+        omit_empty=any(isinstance(m, OmitEmpty) for m in markers),
+        is_ttl=is_ttl,
+        is_version=is_version,
+        is_created_at=created,
+        is_updated_at=updated,
+        encrypted=any(isinstance(m, Encrypted) for m in markers),
+    )
+
+
+def _single(owner: str, label: str, specs: list[FieldSpec]) -> FieldSpec | None:
+    if len(specs) > 1:
+        names = ", ".join(s.name for s in specs)
+        raise ModelDeclarationError(
+            f"{owner} declares {label} on several fields ({names}); keep one"
+        )
+    return specs[0] if specs else None
+
+
+def _check_key(owner: str, role: str, spec: FieldSpec) -> None:
+    if spec.kind not in (ValueKind.STRING, ValueKind.NUMBER, ValueKind.BINARY):
+        raise ModelDeclarationError(
+            f"{owner}.{spec.name} is a {role} but its type stores as {spec.kind.value}; "
+            "key attributes must be strings, numbers or bytes"
+        )
+    if spec.encrypted:
+        raise ModelDeclarationError(f"{owner}.{spec.name} is a {role}; keys cannot be encrypted")
+
+
+def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
+    """Derive the TableSpec of a model class, or raise ModelDeclarationError."""
+    owner = model.__name__
+    if isinstance(table, str) and not (3 <= len(table) <= 255):
+        raise ModelDeclarationError(f"{owner}.__table__ must be 3 to 255 characters, got {table!r}")
+    fields: dict[str, FieldSpec] = {}
+    partitions: list[FieldSpec] = []
+    sorts: list[FieldSpec] = []
+    index_parts: dict[str, _IndexParts] = {}
+    for name, info in model.model_fields.items():
+        markers = _markers(info, owner, name)
+        spec = _field_spec(owner, name, info, markers)
+        fields[name] = spec
+        for marker in markers:
+            if isinstance(marker, PartitionKey):
+                partitions.append(spec)
+            elif isinstance(marker, SortKey):
+                sorts.append(spec)
+            elif isinstance(marker, GlobalIndex | LocalIndex):
+                _declare_index(index_parts, marker, spec, owner)
+    if not partitions:
+        raise ModelDeclarationError(
+            f"{owner} has no partition key; mark one field with Annotated[str, PartitionKey]"
+        )
+    partition = _single(owner, "PartitionKey", partitions)
+    sort = _single(owner, "SortKey", sorts)
+    assert partition is not None
+    _check_key(owner, "partition key", partition)
+    if sort is not None:
+        _check_key(owner, "sort key", sort)
+        if sort is partition:
+            raise ModelDeclarationError(
+                f"{owner}.{sort.name} cannot be both partition and sort key"
+            )
+    attributes: dict[str, FieldSpec] = {}
+    for spec in fields.values():
+        if spec.attribute in attributes:
+            raise ModelDeclarationError(
+                f"{owner}: fields {attributes[spec.attribute].name} and {spec.name} are both "
+                f"stored as {spec.attribute!r}; give one another Attr(...) name"
+            )
+        attributes[spec.attribute] = spec
+    indexes = _indexes(owner, index_parts, partition, fields)
+    encrypted = tuple(s for s in fields.values() if s.encrypted)
+    return TableSpec(
+        model=model,
+        table=table,
+        partition=partition,
+        sort=sort,
+        fields=types.MappingProxyType(fields),
+        by_attribute=types.MappingProxyType(attributes),
+        indexes=indexes,
+        version=_single(owner, "Version", [s for s in fields.values() if s.is_version]),
+        ttl=_single(owner, "TTL", [s for s in fields.values() if s.is_ttl]),
+        created_at=_single(owner, "CreatedAt", [s for s in fields.values() if s.is_created_at]),
+        updated_at=_single(owner, "UpdatedAt", [s for s in fields.values() if s.is_updated_at]),
+        encrypted=encrypted,
+        set_fields=tuple(s for s in fields.values() if s.kind is ValueKind.SET),
+    )
+
+
+def _indexes(
+    owner: str, parts: dict[str, _IndexParts], partition: FieldSpec, fields: dict[str, FieldSpec]
+) -> tuple[IndexSpec, ...]:
+    indexes: list[IndexSpec] = []
+    for name, entry in parts.items():
+        if not 3 <= len(name) <= 255:
+            raise ModelDeclarationError(f"{owner}: index name {name!r} must be 3 to 255 characters")
+        if entry.kind is IndexKind.LOCAL:
+            entry.partition = partition
+        if entry.partition is None:
+            raise ModelDeclarationError(
+                f"{owner}: global index {name!r} has no partition key; "
+                f"mark a field with GlobalIndex({name!r})"
+            )
+        _check_key(owner, f"key of index {name!r}", entry.partition)
+        if entry.sort is not None:
+            _check_key(owner, f"key of index {name!r}", entry.sort)
+        include: list[str] = []
+        for field_name in entry.include:
+            if field_name not in fields:
+                raise ModelDeclarationError(
+                    f"{owner}: index {name!r} includes unknown field {field_name!r}"
+                )
+            include.append(fields[field_name].attribute)
+        projection = entry.projection or Projection.ALL
+        if projection is Projection.INCLUDE and not include:
+            raise ModelDeclarationError(
+                f"{owner}: index {name!r} uses Projection.INCLUDE; list the fields in include=..."
+            )
+        indexes.append(
+            IndexSpec(
+                name=name,
+                kind=entry.kind,
+                partition=entry.partition,
+                sort=entry.sort,
+                projection=projection,
+                include=tuple(include),
+            )
+        )
+    locals_ = [i for i in indexes if i.kind is IndexKind.LOCAL]
+    globals_ = [i for i in indexes if i.kind is IndexKind.GLOBAL]
+    if len(locals_) > 5:
+        raise ModelDeclarationError(f"{owner} declares {len(locals_)} local indexes; at most 5")
+    if len(globals_) > 20:
+        raise ModelDeclarationError(f"{owner} declares {len(globals_)} global indexes; at most 20")
+    return tuple(indexes)

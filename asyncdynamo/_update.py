@@ -1,0 +1,164 @@
+"""The update-expression builder.
+
+```python
+change = Update().set("status", "paid").increment("attempts").remove("error")
+```
+Each method returns a new builder; nothing is rendered until a request is built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+
+from ._codec import serialize
+from ._errors import ExpressionError, SerializationError
+from ._expr import Path, Placeholders, attr
+
+__all__ = ["Update", "UpdateAction", "UpdateOp", "render_update"]
+
+
+class UpdateOp(StrEnum):
+    SET = "SET"
+    SET_IF_NOT_EXISTS = "SET_IF_NOT_EXISTS"
+    INCREMENT = "INCREMENT"
+    APPEND = "APPEND"
+    PREPEND = "PREPEND"
+    REMOVE = "REMOVE"
+    ADD = "ADD"
+    DELETE = "DELETE"
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateAction:
+    op: UpdateOp
+    path: Path
+    value: Any = None
+
+
+@dataclass(frozen=True, slots=True)
+class Update:
+    """An immutable list of update actions on one item."""
+
+    actions: tuple[UpdateAction, ...] = ()
+
+    def _with(self, op: UpdateOp, path: str | Path, value: Any = None) -> Update:
+        return Update((*self.actions, UpdateAction(op, attr(path), value)))
+
+    def set(self, path: str | Path, value: Any) -> Update:
+        """``SET path = value`` (``None`` stores NULL; use :meth:`remove` to delete)."""
+        return self._with(UpdateOp.SET, path, value)
+
+    def set_if_not_exists(self, path: str | Path, value: Any) -> Update:
+        """Set ``path`` only when the item has no value there yet."""
+        return self._with(UpdateOp.SET_IF_NOT_EXISTS, path, value)
+
+    def increment(self, path: str | Path, by: int | float | Any = 1) -> Update:
+        """Add ``by`` to a number (a missing attribute counts as 0); negative to decrement."""
+        return self._with(UpdateOp.INCREMENT, path, by)
+
+    def append(self, path: str | Path, values: list[Any]) -> Update:
+        """Append ``values`` to a list (a missing attribute counts as an empty list)."""
+        return self._with(UpdateOp.APPEND, path, list(values))
+
+    def prepend(self, path: str | Path, values: list[Any]) -> Update:
+        """Put ``values`` in front of a list (a missing attribute counts as an empty list)."""
+        return self._with(UpdateOp.PREPEND, path, list(values))
+
+    def remove(self, path: str | Path) -> Update:
+        """Remove the attribute (or list element / map entry) at ``path``."""
+        return self._with(UpdateOp.REMOVE, path)
+
+    def add(self, path: str | Path, value: Any) -> Update:
+        """DynamoDB ``ADD``: add to a top-level number, or add elements to a set."""
+        return self._with(UpdateOp.ADD, path, value)
+
+    def delete(self, path: str | Path, values: AbstractSet[Any]) -> Update:
+        """Remove ``values`` from a top-level set."""
+        return self._with(UpdateOp.DELETE, path, values)
+
+    def __bool__(self) -> bool:
+        return bool(self.actions)
+
+    def paths(self) -> tuple[Path, ...]:
+        return tuple(a.path for a in self.actions)
+
+
+def _raw_value(ph: Placeholders, value: Any) -> str:
+    try:
+        return ph.value(serialize(value))
+    except SerializationError as exc:
+        raise ExpressionError(str(exc)) from exc
+
+
+def render_update(
+    update: Update,
+    ph: Placeholders,
+    *,
+    protected: frozenset[str] = frozenset(),
+    managed: Update | None = None,
+) -> str:
+    """Render into ``SET ... REMOVE ... ADD ... DELETE ...``, checking paths first.
+
+    Args:
+        protected: python field names the caller may not touch (keys, managed fields).
+        managed: actions the framework adds (version, timestamps), exempt from ``protected``.
+    """
+    if not update.actions:
+        raise ExpressionError("an update needs at least one action")
+    seen: list[Path] = []
+    clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
+    for action in update.actions:
+        if action.path.top in protected:
+            raise ExpressionError(
+                f"{action.path.top} cannot be changed by an update (it is a key or managed field)"
+            )
+        _render_action(action, ph, clauses, seen)
+    for action in managed.actions if managed is not None else ():
+        _render_action(action, ph, clauses, seen)
+    return " ".join(f"{kw} {', '.join(parts)}" for kw, parts in clauses.items() if parts)
+
+
+def _render_action(
+    action: UpdateAction, ph: Placeholders, clauses: dict[str, list[str]], seen: list[Path]
+) -> None:
+    path = action.path
+    for earlier in seen:
+        if earlier.overlaps(path):
+            raise ExpressionError(
+                f"two update actions touch overlapping paths {earlier} and {path}"
+            )
+    seen.append(path)
+    target = ph.render_path(path)
+    op = action.op
+    if op is UpdateOp.SET:
+        stored = ph.encode_stored(path, action.value)
+        if stored is None:  # an empty set or an omit-empty field: stored as absent
+            clauses["REMOVE"].append(target)
+        else:
+            clauses["SET"].append(f"{target} = {ph.value(stored)}")
+    elif op is UpdateOp.SET_IF_NOT_EXISTS:
+        value = ph.value(ph.encode(path, action.value))
+        clauses["SET"].append(f"{target} = if_not_exists({target}, {value})")
+    elif op is UpdateOp.INCREMENT:
+        if isinstance(action.value, bool):
+            raise ExpressionError(f"increment of {path} needs a number, got a bool")
+        zero = _raw_value(ph, 0)
+        by = ph.value(ph.encode(path, action.value))
+        clauses["SET"].append(f"{target} = if_not_exists({target}, {zero}) + {by}")
+    elif op in (UpdateOp.APPEND, UpdateOp.PREPEND):
+        empty = _raw_value(ph, [])
+        values = _raw_value(ph, action.value)
+        current = f"if_not_exists({target}, {empty})"
+        pair = (current, values) if op is UpdateOp.APPEND else (values, current)
+        clauses["SET"].append(f"{target} = list_append({pair[0]}, {pair[1]})")
+    elif op is UpdateOp.REMOVE:
+        clauses["REMOVE"].append(target)
+    else:
+        if len(path.elements) != 1:
+            raise ExpressionError(f"{op.value} works only on top-level attributes, not {path}")
+        if op is UpdateOp.DELETE and not isinstance(action.value, set | frozenset):
+            raise ExpressionError(f"delete from {path} needs a set of values")
+        clauses[op.value].append(f"{target} {_raw_value(ph, action.value)}")

@@ -1,0 +1,190 @@
+"""Test your DynamoDB code against a real server: a pytest plugin and helpers.
+
+Enable it with ``pytest_plugins = ["asyncdynamo.testing"]`` in a ``conftest.py`` (or
+``-p asyncdynamo.testing``). It starts moto's server (``moto[server]``) on 127.0.0.1 at a free
+port once per test session and gives each test its own table-name prefix, so tables are fresh
+per test. Set ``ASYNCDYNAMO_TEST_ENDPOINT`` to run the same tests elsewhere:
+
+- ``http://127.0.0.1:8000`` (DynamoDB Local or any endpoint; credentials from the usual AWS
+  environment variables, else dummy ones), or
+- ``aws`` for real AWS in ``AWS_REGION`` / ``AWS_DEFAULT_REGION`` with the default credentials.
+
+``ASYNCDYNAMO_TEST_TRANSPORTS`` (comma-separated, default: every installed transport) picks the
+transports the ``db`` fixture is parametrized over.
+
+Fixtures: ``dynamo_endpoint`` (session), ``dynamo_transport``, ``table_prefix``, ``dynamo_config``,
+``db``, ``make_tables``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import logging
+import os
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass, replace
+from typing import Any
+
+import pytest
+
+from ._config import Config, Credentials, TransportKind
+from ._db import DB
+from ._model import Model
+
+__all__ = [
+    "ENDPOINT_VARIABLE",
+    "Endpoint",
+    "MotoServer",
+    "config_for",
+    "db",
+    "dynamo_config",
+    "dynamo_endpoint",
+    "dynamo_transport",
+    "make_tables",
+    "table_prefix",
+]
+
+ENDPOINT_VARIABLE = "ASYNCDYNAMO_TEST_ENDPOINT"
+TRANSPORTS_VARIABLE = "ASYNCDYNAMO_TEST_TRANSPORTS"
+_DUMMY = Credentials("testing", "testing")
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    """Where the tests' database is.
+
+    Attributes:
+        url: the endpoint URL, or ``None`` for AWS's own endpoint.
+        region: the region to sign for.
+        credentials: explicit credentials, or ``None`` for the default chain.
+        is_moto: whether it is the moto server this plugin started.
+    """
+
+    url: str | None
+    region: str
+    credentials: Credentials | None
+    is_moto: bool = False
+
+
+class MotoServer:
+    """moto's threaded server on 127.0.0.1 at a free port (a context manager)."""
+
+    def __init__(self, host: str = "127.0.0.1") -> None:
+        from moto.server import ThreadedMotoServer
+
+        self._server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+        self.url = ""
+
+    def __enter__(self) -> MotoServer:
+        # werkzeug logs every request at INFO; keep test and demo output readable.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        self._server.start()
+        host, port = self._server.get_host_and_port()
+        self.url = f"http://{host}:{port}"
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.stop()
+
+
+def _env_credentials() -> Credentials | None:
+    key = os.environ.get("AWS_ACCESS_KEY_ID")
+    secret = os.environ.get("AWS_SECRET_ACCESS_KEY")
+    if key and secret:
+        return Credentials(key, secret, os.environ.get("AWS_SESSION_TOKEN"))
+    return None
+
+
+def _external_endpoint(value: str) -> Endpoint:
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
+    if value.lower() == "aws":
+        return Endpoint(url=None, region=region, credentials=_env_credentials())
+    return Endpoint(url=value, region=region, credentials=_env_credentials() or _DUMMY)
+
+
+@contextlib.contextmanager
+def endpoint_from_environment() -> Iterator[Endpoint]:
+    """The endpoint named by ``ASYNCDYNAMO_TEST_ENDPOINT``, else a moto server started here."""
+    external = os.environ.get(ENDPOINT_VARIABLE, "").strip()
+    if external:
+        yield _external_endpoint(external)
+        return
+    with MotoServer() as server:
+        yield Endpoint(url=server.url, region="us-east-1", credentials=_DUMMY, is_moto=True)
+
+
+def available_transports() -> list[TransportKind]:
+    """Transports to test with: ``ASYNCDYNAMO_TEST_TRANSPORTS``, else every importable one."""
+    chosen = os.environ.get(TRANSPORTS_VARIABLE, "").strip()
+    if chosen:
+        return [TransportKind(name.strip()) for name in chosen.split(",") if name.strip()]
+    kinds = []
+    if importlib.util.find_spec("aiobotocore") is not None:
+        kinds.append(TransportKind.AIOBOTOCORE)
+    if importlib.util.find_spec("asyncdynamo._lean") is not None:
+        kinds.append(TransportKind.LEAN)
+    return kinds
+
+
+def config_for(endpoint: Endpoint, **overrides: Any) -> Config:
+    """A Config pointing at ``endpoint`` (fast retries, since test servers are local)."""
+    base = Config(
+        region=endpoint.region,
+        endpoint_url=endpoint.url,
+        credentials=endpoint.credentials,
+        connect_timeout=5.0,
+        read_timeout=30.0,
+    )
+    return replace(base, **overrides)
+
+
+@pytest.fixture(scope="session")
+def dynamo_endpoint() -> Iterator[Endpoint]:
+    """The session's database endpoint (moto's server unless redirected by the environment)."""
+    with endpoint_from_environment() as endpoint:
+        yield endpoint
+
+
+@pytest.fixture(params=available_transports(), ids=lambda kind: str(kind))
+def dynamo_transport(request: pytest.FixtureRequest) -> TransportKind:
+    """Each transport under test, one after the other."""
+    kind: TransportKind = request.param
+    return kind
+
+
+@pytest.fixture
+def table_prefix() -> str:
+    """A unique table-name prefix, so every test gets fresh tables."""
+    return f"t{uuid.uuid4().hex[:10]}-"
+
+
+@pytest.fixture
+def dynamo_config(
+    dynamo_endpoint: Endpoint, dynamo_transport: TransportKind, table_prefix: str
+) -> Config:
+    """A Config for this test: the session endpoint, this test's prefix and transport."""
+    return config_for(dynamo_endpoint, transport=dynamo_transport, table_prefix=table_prefix)
+
+
+@pytest.fixture
+async def db(dynamo_config: Config) -> AsyncIterator[DB]:
+    """A DB for this test, closed afterwards."""
+    async with DB(dynamo_config) as database:
+        yield database
+
+
+@pytest.fixture
+async def make_tables(db: DB) -> AsyncIterator[Callable[..., Awaitable[list[str]]]]:
+    """``await make_tables(Model, ...)`` creates fresh tables; they are deleted after the test."""
+    created: list[type[Model]] = []
+
+    async def create(*models: type[Model], **options: Any) -> list[str]:
+        names = await db.schema.create(*models, **options)
+        created.extend(models)
+        return names
+
+    yield create
+    if created:  # moto keeps deleted tables' memory otherwise; runs before `db` closes
+        await db.schema.delete(*created)
