@@ -94,6 +94,8 @@ def _set_value(value: set[Any] | frozenset[Any]) -> AttributeValue:
             raise SerializationError("a set mixes bytes with other types")
         return {"BS": sorted(bytes(v) for v in value)}
     if isinstance(first, int | float | Decimal) and not isinstance(first, bool):
+        if not all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in value):
+            raise SerializationError("a set mixes numbers with other types")
         numbers = [encode_number(v) for v in value]
         if len({Decimal(n) for n in numbers}) != len(numbers):
             raise SerializationError("a number set holds two equal numbers (e.g. 1 and 1.0)")

@@ -52,7 +52,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
         """The sleep before retry number ``attempt + 1``."""
-        return float(rng()) * min(self.cap, self.base * (2**attempt))
+        return rng() * min(self.cap, self.base * float(1 << attempt))
 
 
 CredentialsProvider = Callable[[], Awaitable[Credentials]]
