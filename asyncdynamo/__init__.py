@@ -1,7 +1,7 @@
 """asyncdynamo: an asyncio-native DynamoDB framework with pydantic v2 models, built for Lambda."""
 
 from ._client import ConsumedCapacity, current_deadline, deadline_scope
-from ._codec import deserialize, serialize
+from ._codec import deserialize, deserialize_item, serialize, serialize_item
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
 from ._errors import (
@@ -135,8 +135,10 @@ __all__ = [
     "current_deadline",
     "deadline_scope",
     "deserialize",
+    "deserialize_item",
     "env_table_name",
     "error_from_service",
     "serialize",
+    "serialize_item",
     "spec_of",
 ]

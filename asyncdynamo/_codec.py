@@ -19,7 +19,14 @@ from pydantic import BaseModel
 
 from ._errors import SerializationError
 
-__all__ = ["AttributeValue", "deserialize", "encode_number", "serialize"]
+__all__ = [
+    "AttributeValue",
+    "deserialize",
+    "deserialize_item",
+    "encode_number",
+    "serialize",
+    "serialize_item",
+]
 
 AttributeValue = dict[str, Any]
 
@@ -30,33 +37,39 @@ _MAX_DIGITS = 38
 
 
 def _check_decimal(value: Decimal) -> str:
+    text = str(value)
+    # Fast path: a short plain decimal has at most 38 digits and is within range. "NaN" and
+    # "Infinity" end in a letter, which sorts after every digit.
+    if len(text) <= _MAX_DIGITS and text[-1] <= "9" and "E" not in text:
+        return text
     if not value.is_finite():
         raise SerializationError(f"DynamoDB cannot store the number {value}; use a finite value")
-    if value:
-        adjusted = value.adjusted()
-        if not _MIN_ADJUSTED_EXPONENT <= adjusted <= _MAX_ADJUSTED_EXPONENT:
-            raise SerializationError(
-                f"the number {value} is outside DynamoDB's range 1e-130..1e126"
-            )
-        digits = value.as_tuple().digits
-        significant = len(digits)
-        while significant > 1 and digits[significant - 1] == 0:
-            significant -= 1
-        if significant > _MAX_DIGITS:
-            raise SerializationError(
-                f"the number {value} has {significant} significant digits; DynamoDB keeps at most 38"
-            )
-    return str(value)
+    if value and not _MIN_ADJUSTED_EXPONENT <= value.adjusted() <= _MAX_ADJUSTED_EXPONENT:
+        raise SerializationError(f"the number {value} is outside DynamoDB's range 1e-130..1e126")
+    digits = value.as_tuple().digits
+    significant = len(digits)
+    while significant > 1 and digits[significant - 1] == 0:
+        significant -= 1
+    if significant > _MAX_DIGITS:
+        raise SerializationError(
+            f"the number {value} has {significant} significant digits; DynamoDB keeps at most 38"
+        )
+    return text
+
+
+def _int_text(value: int) -> str:
+    text = str(value)
+    # 39+ characters may still be fine (10**40 has one significant digit): check exactly.
+    return text if len(text) <= _MAX_DIGITS else _check_decimal(Decimal(text))
 
 
 def encode_number(value: int | float | Decimal) -> str:
     """The exact DynamoDB ``N`` string for a number, or a SerializationError."""
     kind = type(value)
     if kind is int:
-        text = str(value)
-        if len(text.lstrip("-")) > 38:
-            return _check_decimal(Decimal(text))
-        return text
+        return _int_text(value)  # type: ignore[arg-type]
+    if kind is Decimal:
+        return _check_decimal(value)  # type: ignore[arg-type]
     if kind is float:
         return _check_decimal(Decimal(repr(value)))
     if isinstance(value, bool):
@@ -84,25 +97,40 @@ def _set_value(value: set[Any] | frozenset[Any]) -> AttributeValue:
         raise SerializationError(
             "DynamoDB cannot store an empty set; omit the attribute or use None"
         )
-    first = next(iter(value))
-    if isinstance(first, str):
-        if not all(isinstance(v, str) for v in value):
-            raise SerializationError("a set mixes strings with other types")
-        return {"SS": sorted(value)}
-    if isinstance(first, bytes | bytearray):
-        if not all(isinstance(v, bytes | bytearray) for v in value):
-            raise SerializationError("a set mixes bytes with other types")
-        return {"BS": sorted(bytes(v) for v in value)}
-    if isinstance(first, int | float | Decimal) and not isinstance(first, bool):
-        if not all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in value):
-            raise SerializationError("a set mixes numbers with other types")
-        numbers = [encode_number(v) for v in value]
-        if len({Decimal(n) for n in numbers}) != len(numbers):
-            raise SerializationError("a number set holds two equal numbers (e.g. 1 and 1.0)")
-        return {"NS": sorted(numbers, key=Decimal)}
+    kinds = {type(v) for v in value}
+    if kinds == _STR_ONLY:
+        return {"SS": list(value)}
+    if kinds <= _NUMBER_TYPES:
+        numbers = []
+        for number in value:
+            kind = type(number)
+            if kind is Decimal:
+                numbers.append(_check_decimal(number))
+            elif kind is int:
+                numbers.append(_int_text(number))
+            else:
+                numbers.append(encode_number(number))
+        # Python keeps 0.1 and Decimal("0.1") apart; DynamoDB would see a duplicate.
+        if float in kinds and len(kinds) > 1 and len({Decimal(n) for n in numbers}) != len(numbers):
+            raise SerializationError(
+                "a number set holds two equal numbers (e.g. 0.1 and Decimal('0.1'))"
+            )
+        return {"NS": numbers}
+    if kinds <= _BYTES_TYPES:
+        return {"BS": [bytes(v) for v in value]}
+    if all(isinstance(v, str) for v in value):
+        return {"SS": [str(v) for v in value]}
+    if all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in value):
+        return {"NS": [encode_number(v) for v in value]}
+    names = ", ".join(sorted(k.__name__ for k in kinds))
     raise SerializationError(
-        f"sets of {type(first).__name__} cannot be stored; use str, number or bytes elements"
+        f"a set holds {names}; sets must be all strings, all numbers or all bytes"
     )
+
+
+_NUMBER_TYPES = frozenset({int, float, Decimal})
+_STR_ONLY = frozenset({str})
+_BYTES_TYPES = frozenset({bytes, bytearray})
 
 
 def _serialize_list(value: list[Any] | tuple[Any, ...]) -> AttributeValue:
@@ -110,12 +138,40 @@ def _serialize_list(value: list[Any] | tuple[Any, ...]) -> AttributeValue:
 
 
 def _serialize_map(value: Mapping[Any, Any]) -> AttributeValue:
+    return {"M": serialize_item(value)}
+
+
+def serialize_item(item: Mapping[str, Any]) -> dict[str, AttributeValue]:
+    """Encode a whole item (attribute name → Python value) into wire format."""
     out: dict[str, AttributeValue] = {}
-    for key, item in value.items():
-        if not isinstance(key, str):
+    for key, value in item.items():
+        if type(key) is not str and not isinstance(key, str):
             raise SerializationError(f"map keys must be strings, got {key!r}")
-        out[key] = serialize(item)
-    return {"M": out}
+        kind = type(value)
+        # The commonest types are encoded inline: this loop is the hot path of every write.
+        if kind is str:
+            out[key] = {"S": value}
+        elif kind is int:
+            text = str(value)
+            out[key] = {"N": text if len(text) <= _MAX_DIGITS else _int_text(value)}
+        elif kind is Decimal:
+            out[key] = {"N": _check_decimal(value)}
+        else:
+            out[key] = serialize(value)
+    return out
+
+
+def deserialize_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
+    """Decode a whole wire-format item into attribute name → Python value."""
+    out: dict[str, Any] = {}
+    for key, value in item.items():
+        string = value.get("S")
+        out[key] = string if string is not None else deserialize(value)
+    return out
+
+
+def _serialize_decimal(value: Decimal) -> AttributeValue:
+    return {"N": _check_decimal(value)}
 
 
 def _serialize_str(value: str) -> AttributeValue:
@@ -127,7 +183,7 @@ def _serialize_bool(value: bool) -> AttributeValue:
 
 
 def _serialize_int(value: int) -> AttributeValue:
-    return {"N": encode_number(value)}
+    return {"N": _int_text(value)}
 
 
 def _serialize_bytes(value: bytes | bytearray) -> AttributeValue:
@@ -142,7 +198,7 @@ _EXACT: dict[type, Callable[[Any], AttributeValue]] = {
     str: _serialize_str,
     bool: _serialize_bool,
     int: _serialize_int,
-    Decimal: lambda v: {"N": _check_decimal(v)},
+    Decimal: _serialize_decimal,
     float: lambda v: {"N": encode_number(v)},
     type(None): _serialize_none,
     bytes: _serialize_bytes,
@@ -164,7 +220,25 @@ def serialize(value: Any) -> AttributeValue:
     Raises:
         SerializationError: the value cannot be represented (NaN, naive datetime, empty set...).
     """
-    encoder = _EXACT.get(type(value))
+    kind = type(value)
+    # The commonest types first, without a call: this is the hot path of every write.
+    if kind is str:
+        return {"S": value}
+    if kind is int:
+        return {"N": _int_text(value)}
+    if kind is dict:
+        return _serialize_map(value)
+    if kind is list:
+        return {"L": [serialize(v) for v in value]}
+    if value is None:
+        return {"NULL": True}
+    if kind is Decimal:
+        return {"N": _check_decimal(value)}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is bytes:
+        return {"B": value}
+    encoder = _EXACT.get(kind)
     if encoder is not None:
         return encoder(value)
     # Subclasses (StrEnum, IntEnum, user dict types) take the slower isinstance path.
@@ -192,12 +266,10 @@ def serialize(value: Any) -> AttributeValue:
 
 
 def _number(text: str) -> int | Decimal:
-    if "." not in text and "e" not in text and "E" not in text:
-        return int(text)
-    number = Decimal(text)
-    if number == number.to_integral_value() and abs(number) < Decimal("1e38"):
-        return int(number)
-    return number
+    # DynamoDB returns numbers normalised ("1.5", "100"), so the text alone says int or not.
+    if "." in text or "e" in text or "E" in text:
+        return Decimal(text)
+    return int(text)
 
 
 def _binary(value: Any) -> bytes:
@@ -207,33 +279,37 @@ def _binary(value: Any) -> bytes:
     return base64.b64decode(value)
 
 
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "BOOL": lambda raw: raw,
+    "NULL": lambda raw: None,
+    "B": _binary,
+    "SS": set,
+    "NS": lambda raw: {_number(n) for n in raw},
+    "BS": lambda raw: {_binary(b) for b in raw},
+}
+
+
 def deserialize(value: Mapping[str, Any]) -> Any:
     """Decode one DynamoDB AttributeValue into Python.
 
-    ``N`` → ``int`` when integral else ``Decimal``; ``SS``/``NS``/``BS`` → ``set``; ``M`` → ``dict``;
-    ``L`` → ``list``; ``NULL`` → ``None``.
+    ``N`` → ``int`` unless it has a fraction or exponent (then ``Decimal``); ``SS``/``NS``/``BS`` →
+    ``set``; ``M`` → ``dict``; ``L`` → ``list``; ``NULL`` → ``None``.
     """
-    if len(value) != 1:
-        raise SerializationError(f"an AttributeValue has exactly one type key, got {value!r}")
-    ((tag, raw),) = value.items()
+    try:
+        ((tag, raw),) = value.items()
+    except ValueError:
+        raise SerializationError(
+            f"an AttributeValue has exactly one type key, got {value!r}"
+        ) from None
     if tag == "S":
         return raw
     if tag == "N":
         return _number(raw)
     if tag == "M":
-        return {k: deserialize(v) for k, v in raw.items()}
+        return deserialize_item(raw)
     if tag == "L":
         return [deserialize(v) for v in raw]
-    if tag == "BOOL":
-        return raw
-    if tag == "NULL":
-        return None
-    if tag == "B":
-        return _binary(raw)
-    if tag == "SS":
-        return set(raw)
-    if tag == "NS":
-        return {_number(n) for n in raw}
-    if tag == "BS":
-        return {_binary(b) for b in raw}
-    raise SerializationError(f"unknown AttributeValue type {tag!r}")
+    decoder = _DECODERS.get(tag)
+    if decoder is None:
+        raise SerializationError(f"unknown AttributeValue type {tag!r}")
+    return decoder(raw)

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from asyncdynamo._errors import ConfigurationError
 
 __all__ = ["Endpoint", "resolve_endpoint"]
 
-# Region names are interpolated into a host name, so anything else is refused outright.
-_REGION = re.compile(r"^[a-z0-9]+(-[a-z0-9]+)+$")
+_REGION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 # Partition by region prefix; everything else is the commercial ``aws`` partition.
 _PARTITION_SUFFIXES = (
     ("cn-", "amazonaws.com.cn"),
@@ -43,6 +41,12 @@ class Endpoint:
     def tls(self) -> bool:
         """Whether requests go over TLS."""
         return self.scheme == "https"
+
+
+def _is_region_name(region: str) -> bool:
+    # Region names are interpolated into a host name, so anything unlike one is refused.
+    parts = region.split("-")
+    return len(parts) >= 2 and all(parts) and _REGION_CHARS.issuperset(region)
 
 
 def _dns_suffix(region: str) -> str:
@@ -100,6 +104,6 @@ def resolve_endpoint(service: str, region: str, endpoint_url: str | None = None)
     """
     if endpoint_url:
         return parse_url(endpoint_url)
-    if not _REGION.match(region):
+    if not _is_region_name(region):
         raise ConfigurationError(f"{region!r} is not an AWS region name (like 'eu-west-1')")
     return parse_url(f"https://{service}.{region}.{_dns_suffix(region)}")

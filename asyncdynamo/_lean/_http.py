@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Mapping
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from asyncdynamo._errors import ConnectionFailedError, RequestTimeoutError
+from asyncdynamo._errors import ConfigurationError, ConnectionFailedError, RequestTimeoutError
 
 if TYPE_CHECKING:  # ``ssl`` is only needed (and contexts only built) for https endpoints
     import ssl
@@ -42,9 +41,11 @@ def shared_ssl_context() -> ssl.SSLContext:
     return _ssl_context
 
 
-@dataclass(frozen=True, slots=True)
 class Response:
     """A complete HTTP response.
+
+    A plain slotted class rather than a frozen dataclass: one is built per call, and the
+    dataclass machinery would cost import time and per-instance time on the cold path.
 
     Attributes:
         status: the status code.
@@ -52,9 +53,15 @@ class Response:
         body: the decoded (de-chunked) body.
     """
 
-    status: int
-    headers: dict[str, str]
-    body: bytes
+    __slots__ = ("body", "headers", "status")
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes) -> None:
+        self.status = status
+        self.headers = headers
+        self.body = body
+
+    def __repr__(self) -> str:
+        return f"Response(status={self.status}, body={len(self.body)} bytes)"
 
 
 class _StaleConnectionError(Exception):
@@ -178,7 +185,13 @@ class ConnectionPool:
         lines = [f"{method} {path} HTTP/1.1\r\n"]
         lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
-        data = "".join(lines).encode("latin-1") + body
+        head = "".join(lines)
+        expected_breaks = len(lines) + 1
+        if head.count("\n") != expected_breaks or head.count("\r") != expected_breaks:
+            # A newline inside a value (say, a session token pasted with one) would split the
+            # request into two; refuse it rather than send something else than was signed.
+            raise ConfigurationError("an HTTP header value contains a line break")
+        data = head.encode("latin-1") + body
         async with self._slots:
             while self._idle:
                 conn = self._idle.pop()
@@ -231,11 +244,13 @@ class ConnectionPool:
                     if reused and not exc.partial:
                         raise _StaleConnectionError("connection closed before responding") from exc
                     raise
-                except (ConnectionResetError, BrokenPipeError) as exc:
+                except ConnectionError as exc:  # reset, aborted, broken pipe
                     if reused:
                         raise _StaleConnectionError(f"connection reset: {exc}") from exc
                     raise
                 status, headers, keep_alive = _parse_head(head)
+                while status < 200:  # interim answers (103 Early Hints...): the real one follows
+                    status, headers, keep_alive = _parse_head(await reader.readuntil(b"\r\n\r\n"))
                 body, framed = await self._read_body(reader, status, headers)
             reusable = keep_alive and framed
         except TimeoutError as exc:
@@ -267,7 +282,7 @@ class ConnectionPool:
         self, reader: asyncio.StreamReader, status: int, headers: dict[str, str]
     ) -> tuple[bytes, bool]:
         """The body, and whether the connection can carry another request afterwards."""
-        if status in (204, 304) or status < 200:
+        if status in (204, 304):
             return b"", True
         if "chunked" in headers.get("transfer-encoding", "").lower():
             return await _read_chunked(reader), True

@@ -4,6 +4,7 @@
   (``B``, ``BS``, anywhere inside ``M``/``L``) are base64 strings on the wire.
 * KMS speaks JSON 1.1 (``TrentService.<Op>``); its blobs (``Plaintext``, ``CiphertextBlob``...)
   are base64 strings on the wire.
+* Both send timestamps (``CreationDateTime``...) as epoch seconds; they become aware datetimes.
 * STS speaks the query protocol: a form-encoded body, an XML answer.
 
 Above this module binary values are always ``bytes``, as in botocore's low-level shapes.
@@ -14,7 +15,6 @@ from __future__ import annotations
 import binascii
 import json
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -25,11 +25,22 @@ from asyncdynamo._lean._http import Response
 if TYPE_CHECKING:
     from xml.etree.ElementTree import Element
 
-__all__ = ["JsonProtocol", "QueryProtocol", "WireProtocol", "protocol_for"]
+__all__ = [
+    "JsonProtocol",
+    "QueryProtocol",
+    "WireProtocol",
+    "convert_timestamps",
+    "decode_attribute_binaries",
+    "protocol_for",
+]
 
 
 class WireProtocol:
-    """How one service's requests and responses look on the wire."""
+    """How one service's requests and responses look on the wire.
+
+    The protocols are plain slotted classes, not dataclasses: they are built at import time on
+    the cold path, where each dataclass costs most of a millisecond.
+    """
 
     __slots__ = ()
     content_type: str
@@ -104,6 +115,32 @@ def _dynamodb_binaries(raw: bytes, document: dict[str, Any]) -> None:
         decode_attribute_binaries(document)
 
 
+# JSON protocols send timestamps as epoch seconds; botocore hands out aware datetimes, and so do
+# we. Without the service model, members are recognised by name: every timestamp member of
+# DynamoDB and KMS ends like this, and no numeric non-timestamp member does. Attribute values
+# are dicts, so an item attribute with such a name is never converted.
+_TIMESTAMP_SUFFIXES = ("DateTime", "Date", "Time", "ValidTo")
+_TIMESTAMP_MARKERS = tuple(f'{suffix}"'.encode() for suffix in _TIMESTAMP_SUFFIXES)
+
+
+def convert_timestamps(node: Any) -> None:
+    """Replace epoch-seconds timestamp members with aware UTC datetimes, in place."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(value, dict | list):
+                convert_timestamps(value)
+            elif (
+                isinstance(value, int | float)
+                and not isinstance(value, bool)
+                and key.endswith(_TIMESTAMP_SUFFIXES)
+            ):
+                node[key] = datetime.fromtimestamp(value, UTC)
+    elif isinstance(node, list):
+        for value in node:
+            if isinstance(value, dict | list):
+                convert_timestamps(value)
+
+
 _KMS_BLOBS = (
     "Plaintext",
     "CiphertextBlob",
@@ -123,19 +160,26 @@ def _kms_binaries(raw: bytes, document: dict[str, Any]) -> None:
             document[key] = binascii.a2b_base64(value)
 
 
-@dataclass(frozen=True, slots=True)
 class JsonProtocol(WireProtocol):
     """The AWS JSON protocol (1.0 or 1.1) with one ``X-Amz-Target`` prefix.
 
-    Attributes:
+    Args:
         target_prefix: ``DynamoDB_20120810``, ``TrentService``...
         content_type: ``application/x-amz-json-1.0`` or ``-1.1``.
         binaries: turns the service's base64 members into bytes, in place, given the raw body.
     """
 
-    target_prefix: str
-    content_type: str
-    binaries: Callable[[bytes, dict[str, Any]], None]
+    __slots__ = ("binaries", "content_type", "target_prefix")
+
+    def __init__(
+        self,
+        target_prefix: str,
+        content_type: str,
+        binaries: Callable[[bytes, dict[str, Any]], None],
+    ) -> None:
+        self.target_prefix = target_prefix
+        self.content_type = content_type
+        self.binaries = binaries
 
     def encode(self, operation: str, params: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         try:
@@ -162,6 +206,8 @@ class JsonProtocol(WireProtocol):
         if not isinstance(document, dict):
             raise ConnectionFailedError(f"{operation}: response is not a JSON object")
         self.binaries(raw, document)
+        if any(marker in raw for marker in _TIMESTAMP_MARKERS):
+            convert_timestamps(document)
         document["ResponseMetadata"] = _metadata(
             response.headers.get("x-amzn-requestid", ""), response
         )
@@ -242,16 +288,18 @@ def _find(element: Element, name: str) -> Element | None:
     return None
 
 
-@dataclass(frozen=True, slots=True)
 class QueryProtocol(WireProtocol):
     """The AWS query protocol: ``Action=<Op>&Version=<api version>&...``, XML responses.
 
-    Attributes:
+    Args:
         api_version: the ``Version`` parameter (``2011-06-15`` for STS).
     """
 
-    api_version: str
-    content_type: str = "application/x-www-form-urlencoded; charset=utf-8"
+    __slots__ = ("api_version", "content_type")
+
+    def __init__(self, api_version: str) -> None:
+        self.api_version = api_version
+        self.content_type = "application/x-www-form-urlencoded; charset=utf-8"
 
     def encode(self, operation: str, params: Mapping[str, Any]) -> tuple[bytes, dict[str, str]]:
         pairs = [("Action", operation), ("Version", self.api_version)]

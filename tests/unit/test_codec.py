@@ -119,7 +119,7 @@ def test_empty_set_is_rejected_explicitly() -> None:
 
 
 def test_mixed_set_is_rejected() -> None:
-    with pytest.raises(SerializationError, match="mixes"):
+    with pytest.raises(SerializationError, match="sets must be all strings"):
         serialize({"a", 1})
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import pytest
-from lean_server import Handler, Server, StartServer
+
+from tests.unit.lean.lean_server import Handler, Server, StartServer
 
 
 @pytest.fixture

@@ -6,10 +6,10 @@ import asyncio
 import socket
 
 import pytest
-from lean_server import Peer, Server, StartServer, answer_all, http_response
 
-from asyncdynamo._errors import ConnectionFailedError, RequestTimeoutError
+from asyncdynamo._errors import ConfigurationError, ConnectionFailedError, RequestTimeoutError
 from asyncdynamo._lean._http import ConnectionPool, Response
+from tests.unit.lean.lean_server import Peer, Server, StartServer, answer_all, http_response
 
 
 def pool_for(server: Server, **overrides: float) -> ConnectionPool:
@@ -321,3 +321,26 @@ async def test_no_content_statuses_have_empty_bodies(start_server: StartServer) 
 
     assert (response.status, response.body, again.status) == (204, b"", 204)
     assert server.connections == 1
+
+
+async def test_interim_responses_are_skipped(start_server: StartServer) -> None:
+    early_hints = b"HTTP/1.1 103 Early Hints\r\nLink: </x>\r\n\r\n" + http_response(b"final")
+    server = await start_server(lambda server, peer: answer_all(server, peer, early_hints))
+    pool = pool_for(server)
+    response = await post(pool)
+    await pool.aclose()
+
+    assert (response.status, response.body) == (200, b"final")
+
+
+@pytest.mark.parametrize("value", ["token\nX-Injected: 1", "token\r", "token\n"])
+async def test_line_breaks_in_header_values_are_refused_before_sending(
+    start_server: StartServer, value: str
+) -> None:
+    server = await start_server(answer_all)
+    pool = pool_for(server)
+    with pytest.raises(ConfigurationError, match="line break"):
+        await pool.request("POST", "/", {"Host": "test", "X-Amz-Security-Token": value}, b"")
+    await pool.aclose()
+
+    assert server.requests == []

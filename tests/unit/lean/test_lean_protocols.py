@@ -28,8 +28,10 @@ KMS = protocol_for("kms")
 STS = protocol_for("sts")
 
 
-def json_response(document: Any, status: int = 200, **headers: str) -> Response:
-    return Response(status, dict(headers), json.dumps(document).encode())
+def json_response(
+    document: Any, status: int = 200, headers: dict[str, str] | None = None
+) -> Response:
+    return Response(status, headers or {}, json.dumps(document).encode())
 
 
 def test_dynamodb_request_has_target_and_base64_binaries_at_any_depth() -> None:
@@ -77,7 +79,7 @@ def test_dynamodb_response_binaries_become_bytes_and_metadata_is_added() -> None
                 "AttributeType": {"S": "B"},
             }
         },
-        **{"x-amzn-requestid": "req-1"},
+        headers={"x-amzn-requestid": "req-1"},
     )
 
     document = DYNAMODB.decode("GetItem", response)
@@ -96,6 +98,31 @@ def test_walk_leaves_non_binary_values_alone() -> None:
     decode_attribute_binaries(document)
 
     assert document == {"Items": [{"s": {"S": "B"}}, {"l": {"L": [{"N": "1"}]}}]}
+
+
+def test_timestamps_become_aware_datetimes_but_item_attributes_do_not() -> None:
+    response = json_response(
+        {
+            "Table": {
+                "CreationDateTime": 1795578825.5,
+                "ProvisionedThroughput": {"LastIncreaseDateTime": 0, "ReadCapacityUnits": 5},
+                "ItemCount": 3,
+            },
+            "Item": {"CreationDateTime": {"N": "1795578825"}},
+        }
+    )
+
+    document = DYNAMODB.decode("DescribeTable", response)
+
+    assert document["Table"]["CreationDateTime"] == datetime(
+        2026, 11, 25, 3, 53, 45, 500000, tzinfo=UTC
+    )
+    assert document["Table"]["ProvisionedThroughput"] == {
+        "LastIncreaseDateTime": datetime(1970, 1, 1, tzinfo=UTC),
+        "ReadCapacityUnits": 5,
+    }
+    assert document["Table"]["ItemCount"] == 3
+    assert document["Item"] == {"CreationDateTime": {"N": "1795578825"}}
 
 
 def test_matching_crc32_is_accepted_and_mismatch_is_a_retryable_failure() -> None:
