@@ -62,6 +62,7 @@ class PreparedWrite:
     expected_version: int | None = None
     must_exist: bool = False
     must_not_exist: bool = False
+    overwrite: bool = False
 
     @property
     def operation(self) -> str:
@@ -112,12 +113,12 @@ def prepare_put(
     if spec.version is not None:
         expected = int(getattr(instance, spec.version.name) or 0)
         changes[spec.version.name] = expected + 1
-        if expected == 0:
-            must_not_exist = True  # a version-0 instance was never stored
-        else:
-            conditions.append(_version_condition(spec, expected))
-    elif not overwrite:
+    if not overwrite:
         must_not_exist = True
+    elif expected == 0:
+        must_not_exist = True  # a version-0 instance was never stored: replacing one is a conflict
+    elif expected is not None:
+        conditions.append(_version_condition(spec, expected))
     if must_not_exist:
         # Create-only: a concurrent writer that stored the same key first wins; we fail.
         conditions.append(_key_condition_exists(spec, exists=False))
@@ -136,6 +137,7 @@ def prepare_put(
         stored=stored,
         expected_version=expected,
         must_not_exist=must_not_exist,
+        overwrite=overwrite,
     )
 
 
@@ -243,7 +245,7 @@ def explain_condition_failure(
     operation = write.operation if write.kind is not WriteKind.CHECK else "TransactWriteItems"
     message = error.message if error is not None else "the condition of this action failed"
     if write.must_not_exist and old_item:
-        if write.expected_version is not None and spec.version is not None:
+        if write.overwrite and write.expected_version is not None:
             actual = _stored_version(spec, old_item)
             return VersionConflictError(
                 f"{spec.model.__name__} {_key_text(write)} already exists at version {actual}; "

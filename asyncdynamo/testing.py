@@ -20,11 +20,9 @@ from __future__ import annotations
 
 import contextlib
 import importlib.util
-import logging
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass, replace
 from typing import Any
 
 import pytest
@@ -32,6 +30,7 @@ import pytest
 from ._config import Config, Credentials, TransportKind
 from ._db import DB
 from ._model import Model
+from .local import DUMMY_CREDENTIALS, Endpoint, MotoServer, config_for
 
 __all__ = [
     "ENDPOINT_VARIABLE",
@@ -48,45 +47,6 @@ __all__ = [
 
 ENDPOINT_VARIABLE = "ASYNCDYNAMO_TEST_ENDPOINT"
 TRANSPORTS_VARIABLE = "ASYNCDYNAMO_TEST_TRANSPORTS"
-_DUMMY = Credentials("testing", "testing")
-
-
-@dataclass(frozen=True, slots=True)
-class Endpoint:
-    """Where the tests' database is.
-
-    Attributes:
-        url: the endpoint URL, or ``None`` for AWS's own endpoint.
-        region: the region to sign for.
-        credentials: explicit credentials, or ``None`` for the default chain.
-        is_moto: whether it is the moto server this plugin started.
-    """
-
-    url: str | None
-    region: str
-    credentials: Credentials | None
-    is_moto: bool = False
-
-
-class MotoServer:
-    """moto's threaded server on 127.0.0.1 at a free port (a context manager)."""
-
-    def __init__(self, host: str = "127.0.0.1") -> None:
-        from moto.server import ThreadedMotoServer
-
-        self._server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
-        self.url = ""
-
-    def __enter__(self) -> MotoServer:
-        # werkzeug logs every request at INFO; keep test and demo output readable.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
-        self._server.start()
-        host, port = self._server.get_host_and_port()
-        self.url = f"http://{host}:{port}"
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._server.stop()
 
 
 def _env_credentials() -> Credentials | None:
@@ -101,7 +61,7 @@ def _external_endpoint(value: str) -> Endpoint:
     region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1"
     if value.lower() == "aws":
         return Endpoint(url=None, region=region, credentials=_env_credentials())
-    return Endpoint(url=value, region=region, credentials=_env_credentials() or _DUMMY)
+    return Endpoint(url=value, region=region, credentials=_env_credentials() or DUMMY_CREDENTIALS)
 
 
 @contextlib.contextmanager
@@ -112,7 +72,7 @@ def endpoint_from_environment() -> Iterator[Endpoint]:
         yield _external_endpoint(external)
         return
     with MotoServer() as server:
-        yield Endpoint(url=server.url, region="us-east-1", credentials=_DUMMY, is_moto=True)
+        yield server.endpoint
 
 
 def available_transports() -> list[TransportKind]:
@@ -126,18 +86,6 @@ def available_transports() -> list[TransportKind]:
     if importlib.util.find_spec("asyncdynamo._lean") is not None:
         kinds.append(TransportKind.LEAN)
     return kinds
-
-
-def config_for(endpoint: Endpoint, **overrides: Any) -> Config:
-    """A Config pointing at ``endpoint`` (fast retries, since test servers are local)."""
-    base = Config(
-        region=endpoint.region,
-        endpoint_url=endpoint.url,
-        credentials=endpoint.credentials,
-        connect_timeout=5.0,
-        read_timeout=30.0,
-    )
-    return replace(base, **overrides)
 
 
 @pytest.fixture(scope="session")

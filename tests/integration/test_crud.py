@@ -130,7 +130,13 @@ class TestOptimisticLocking:
             await db.put(first.model_copy(update={"owner": "eve"}), overwrite=True)
         assert (await db.get(Account, "a1", required=True)).owner == "bob"
 
-    async def test_creating_a_versioned_item_twice_is_a_conflict(self, db: DB) -> None:
+    async def test_creating_a_versioned_item_twice_is_refused(self, db: DB) -> None:
+        await db.put(Account(account_id="a1", owner="ann"))
+        with pytest.raises(ItemAlreadyExistsError):
+            await db.put(Account(account_id="a1", owner="bob"))
+        assert (await db.get(Account, "a1", required=True)).owner == "ann"
+
+    async def test_replacing_with_a_never_stored_instance_is_a_conflict(self, db: DB) -> None:
         await db.put(Account(account_id="a1", owner="ann"))
         with pytest.raises(VersionConflictError) as caught:
             await db.put(Account(account_id="a1", owner="bob"), overwrite=True)
