@@ -1,11 +1,14 @@
 """asyncdynamo: an asyncio-native DynamoDB framework with pydantic v2 models, built for Lambda."""
 
+from ._batch import Key
 from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
 from ._errors import (
     AccessDeniedError,
+    AssumeRoleFailedError,
+    AssumeRoleUnavailableError,
     AsyncDynamoError,
     CancellationReason,
     ConditionalCheckFailedError,
@@ -21,8 +24,11 @@ from ._errors import (
     ItemCollectionSizeLimitError,
     ItemNotFoundError,
     ItemTooLargeError,
+    LambdaTimeoutError,
     ModelDeclarationError,
     NoIndexForQueryError,
+    PartnerConfigurationError,
+    PartnerNotFoundError,
     RequestLimitError,
     RequestTimeoutError,
     ResourceInUseError,
@@ -41,6 +47,9 @@ from ._errors import (
     error_from_service,
 )
 from ._expr import AttributeType, Condition, Path, attr
+from ._fan_out import PartnerResult
+from ._lambda import LambdaConfig, LambdaDB, new_lambda_optimized
+from ._lambda_env import LambdaEnvironment, is_lambda, lambda_environment
 from ._markers import (
     TTL,
     Attr,
@@ -57,8 +66,15 @@ from ._markers import (
     Version,
 )
 from ._model import Model, env_table_name, spec_of
+from ._multi_account import MultiAccountDB
+from ._pages import Page, ResultShape, TargetKind
+from ._partner_config import PartnerConfig, load_partners
+from ._query import Query, QueryPlan
+from ._runner import LambdaContextLike, LambdaRunner, lambda_handler, run_in_lambda_loop
+from ._scan import ParallelScan, Scan
 from ._schema import BillingMode, Schema, SchemaReport, StreamView
 from ._spec import FieldSpec, IndexKind, IndexSpec, TableSpec
+from ._transact import Transaction, TransactionFailedError
 from ._transport import Transport
 from ._update import Update
 
@@ -66,6 +82,8 @@ __all__ = [
     "DB",
     "TTL",
     "AccessDeniedError",
+    "AssumeRoleFailedError",
+    "AssumeRoleUnavailableError",
     "AsyncDynamoError",
     "Attr",
     "AttributeType",
@@ -95,20 +113,38 @@ __all__ = [
     "ItemCollectionSizeLimitError",
     "ItemNotFoundError",
     "ItemTooLargeError",
+    "Key",
     "KeyRole",
+    "LambdaConfig",
+    "LambdaContextLike",
+    "LambdaDB",
+    "LambdaEnvironment",
+    "LambdaRunner",
+    "LambdaTimeoutError",
     "LocalIndex",
     "Model",
     "ModelDeclarationError",
+    "MultiAccountDB",
     "NoIndexForQueryError",
     "OmitEmpty",
+    "Page",
+    "ParallelScan",
     "PartitionKey",
+    "PartnerConfig",
+    "PartnerConfigurationError",
+    "PartnerNotFoundError",
+    "PartnerResult",
     "Path",
     "Projection",
+    "Query",
+    "QueryPlan",
     "RequestLimitError",
     "RequestTimeoutError",
     "ResourceInUseError",
     "ResourceNotFoundError",
+    "ResultShape",
     "RetryPolicy",
+    "Scan",
     "Schema",
     "SchemaReport",
     "SerializationError",
@@ -117,9 +153,12 @@ __all__ = [
     "SortKey",
     "StreamView",
     "TableSpec",
+    "TargetKind",
     "ThrottlingError",
+    "Transaction",
     "TransactionCanceledError",
     "TransactionConflictError",
+    "TransactionFailedError",
     "TransactionInProgressError",
     "Transport",
     "TransportError",
@@ -138,6 +177,12 @@ __all__ = [
     "deserialize_item",
     "env_table_name",
     "error_from_service",
+    "is_lambda",
+    "lambda_environment",
+    "lambda_handler",
+    "load_partners",
+    "new_lambda_optimized",
+    "run_in_lambda_loop",
     "serialize",
     "serialize_item",
     "spec_of",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import copy
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -22,7 +23,7 @@ from ._errors import (
     error_from_service,
 )
 
-__all__ = ["AiobotocoreTransport"]
+__all__ = ["AiobotocoreTransport", "new_session"]
 
 _FAR_FUTURE = timedelta(days=3650)
 
@@ -46,6 +47,26 @@ def _refreshable(provider: CredentialsProvider) -> AioRefreshableCredentials:
         refresh_using=refresh,
         method="asyncdynamo-provider",
     )
+
+
+def new_session() -> Any:
+    """A fresh ``AioSession``, to pass as ``Config.session`` to several configs so their clients
+    share its loaded service models and endpoint data (a second client then costs ≈ 3 ms)."""
+    return get_session()
+
+
+def _session_with_provider(session: Any, provider: CredentialsProvider) -> AioSession:
+    # A shallow copy shares the session's components (the loader that caches service models and
+    # endpoints.json, the endpoint resolver) but not its credentials. Setting the provider on the
+    # given session itself would make every later client built from it (another partner's, the
+    # base DB's) sign with these credentials.
+    inner = getattr(session, "_session", None)  # aioboto3.Session wraps an AioSession
+    if isinstance(inner, AioSession):
+        session = inner
+    base = session if isinstance(session, AioSession) else get_session()
+    scoped = copy.copy(base)
+    scoped._credentials = _refreshable(provider)
+    return scoped
 
 
 class AiobotocoreTransport:
@@ -84,8 +105,7 @@ class AiobotocoreTransport:
                 kwargs["endpoint_url"] = config.endpoint_url
             session = config.session
             if config.credentials_provider is not None:
-                session = session if isinstance(session, AioSession) else get_session()
-                session._credentials = _refreshable(config.credentials_provider)
+                session = _session_with_provider(session, config.credentials_provider)
             elif config.credentials is not None:
                 kwargs["aws_access_key_id"] = config.credentials.access_key_id
                 kwargs["aws_secret_access_key"] = config.credentials.secret_access_key

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from types import TracebackType
 from typing import Any, Literal, Self, TypeVar, overload
 
+from ._batch import Key, batch_get, batch_write
 from ._client import Client, ConsumedCapacity, track_capacity
 from ._config import Config, TransportKind
+from ._cursor import CursorCodec
 from ._errors import ConditionalCheckFailedError, ItemNotFoundError, UsageError
 from ._expr import Condition
 from ._item import from_item, key_from_values, key_of
@@ -23,8 +25,11 @@ from ._ops import (
     prepare_put,
     prepare_update,
 )
+from ._query import Query, new_query
+from ._scan import Scan, new_scan
 from ._schema import Schema
 from ._spec import TableSpec
+from ._transact import Transaction, transact_get
 from ._transport import Transport
 from ._update import Update
 
@@ -76,6 +81,7 @@ class DB:
         self._tables: dict[type[Any], str] = {}
         self._clock = clock
         self._closed = False
+        self._cursors: CursorCodec | None = None
         self.schema = Schema(self)
         """Create, ensure, describe and delete the tables of this DB's models."""
 
@@ -326,3 +332,98 @@ class DB:
     def now(self) -> datetime:
         """The current time on this DB's clock (aware UTC)."""
         return self._clock()
+
+    # -- queries, scans, batches and transactions (built in _query/_scan/_batch/_transact) ---
+    def _cursor_codec(self) -> CursorCodec:
+        # Without Config.cursor_secret the key is random per DB: cursors then only work within
+        # this process (fine inside one invocation, not for cursors handed to API clients).
+        if self._cursors is None:
+            self._cursors = CursorCodec(self.config.cursor_secret)
+        return self._cursors
+
+    def query(self, model: type[M]) -> Query[M]:
+        """A query on ``model``'s table or indexes: add ``.where(...)`` key conditions.
+
+        ```python
+        orders = db.query(Order).where(attr("customer_id") == "c1").descending()
+        async for order in orders: ...
+        page = await orders.page(size=20)         # Page[Order]; pass page.cursor for more
+        ```
+        """
+        spec, table = self._spec(model)
+        query: Query[M] = new_query(self, spec, table)
+        return query
+
+    def scan(self, model: type[M]) -> Scan[M]:
+        """A scan of ``model``'s table; ``.parallel(segments)`` for a concurrent one."""
+        spec, table = self._spec(model)
+        scan: Scan[M] = new_scan(self, spec, table)
+        return scan
+
+    async def batch_get(
+        self,
+        model: type[M],
+        keys: Iterable[Any],
+        *,
+        consistent: bool = False,
+        concurrency: int = 4,
+    ) -> list[M]:
+        """Read many items of ``model`` by key, 100 per request, ``concurrency`` requests at once.
+
+        Args:
+            keys: each a partition value, or a ``(partition, sort)`` tuple; no duplicates.
+
+        Returns:
+            The items found, in the order of ``keys`` (missing ones are left out).
+
+        Raises:
+            UnprocessedItemsError: keys still unprocessed after every retry (``.unprocessed``).
+        """
+        return await batch_get(self, model, keys, consistent=consistent, concurrency=concurrency)
+
+    async def batch_write(
+        self,
+        *,
+        puts: Iterable[Model] = (),
+        deletes: Iterable[Model | Key[Any]] = (),
+        skip_version_check: bool = False,
+        concurrency: int = 4,
+    ) -> list[Model]:
+        """Put and delete many items (any models), 25 per request, without conditions.
+
+        Puts overwrite. Versioned models are refused unless ``skip_version_check=True``, since a
+        batch cannot check versions. Returns the put items as stored (timestamps, version).
+
+        Raises:
+            UnprocessedItemsError: writes still unprocessed after every retry (``.unprocessed``).
+        """
+        return await batch_write(
+            self,
+            puts=puts,
+            deletes=deletes,
+            skip_version_check=skip_version_check,
+            concurrency=concurrency,
+        )
+
+    def transaction(self, *, token: str | None = None) -> Transaction:
+        """A write transaction; ``async with`` commits it when the block exits without error.
+
+        Args:
+            token: the ClientRequestToken (idempotency key); generated when not given.
+        """
+        return Transaction(self, token=token)
+
+    @overload
+    async def transact_get(self, keys: Sequence[Key[M]]) -> list[M | None]: ...
+
+    @overload
+    async def transact_get(self, keys: Sequence[Key[Any]]) -> list[Model | None]: ...
+
+    async def transact_get(self, keys: Sequence[Key[Any]]) -> list[Any]:
+        """Read up to 100 items (``Key(Model, partition, sort)``) as one consistent snapshot.
+
+        Returns:
+            One entry per key, in order: the model, or ``None`` where no item exists.
+        """
+        result: list[Any] = await transact_get(self, keys)
+        return result

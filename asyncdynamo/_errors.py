@@ -11,7 +11,9 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   ├── RequestLimitError              a batch / transaction is over DynamoDB's limits
 │   ├── NoIndexForQueryError           no table or index can serve a query (``.considered``)
 │   ├── CursorError                    a pagination cursor is tampered or belongs to another query
-│   └── ConfigurationError             a Config / schema option cannot work
+│   ├── ConfigurationError             a Config / schema option cannot work
+│   │   └── PartnerConfigurationError  a partner's role ARN, ExternalId... is invalid (``.partner_id``)
+│   └── PartnerNotFoundError           no partner is configured under that id (``.partner_id``)
 ├── ServiceError                       DynamoDB (or STS/KMS) answered with an error (``.code``)
 │   ├── ConditionalCheckFailedError    a condition was false (``.item``: the old item, when returned)
 │   │   ├── VersionConflictError       optimistic locking: the stored version moved on
@@ -32,7 +34,10 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   └── RequestTimeoutError            the service did not answer in time
 ├── ItemNotFoundError                  ``get(..., required=True)`` found nothing (``.key``)
 ├── UnprocessedItemsError              a batch left items unprocessed after every retry
+├── AssumeRoleFailedError              STS refused a partner's role (``.partner_id``, ``.role_arn``)
+│   └── AssumeRoleUnavailableError     STS throttled, failed or was unreachable (retryable)
 └── DeadlineExceededError              the caller's deadline passed (``.operation``, ``.remaining``)
+    └── LambdaTimeoutError             the Lambda invocation's deadline (remaining time − buffer) passed
 ```
 """
 
@@ -44,6 +49,8 @@ from typing import Any, ClassVar
 
 __all__ = [
     "AccessDeniedError",
+    "AssumeRoleFailedError",
+    "AssumeRoleUnavailableError",
     "AsyncDynamoError",
     "CancellationReason",
     "ConditionalCheckFailedError",
@@ -59,8 +66,11 @@ __all__ = [
     "ItemCollectionSizeLimitError",
     "ItemNotFoundError",
     "ItemTooLargeError",
+    "LambdaTimeoutError",
     "ModelDeclarationError",
     "NoIndexForQueryError",
+    "PartnerConfigurationError",
+    "PartnerNotFoundError",
     "RequestLimitError",
     "RequestTimeoutError",
     "ResourceInUseError",
@@ -428,3 +438,75 @@ def error_from_service(
             status=status,
         )
     return cls(message, code=code, operation=operation, status=status)
+
+
+class LambdaTimeoutError(DeadlineExceededError):
+    """The Lambda invocation's deadline (remaining time minus the cleanup buffer) passed.
+
+    Raised by the views :meth:`LambdaDB.with_lambda_timeout` returns, and by the handler runner
+    when the handler itself outlives the invocation. The in-flight request was cancelled.
+
+    Attributes:
+        operation: what was cut short (an API operation such as ``"GetItem"``, a DB method, or
+            ``"handler"``).
+        remaining: seconds that were left before the deadline when it was detected (zero or
+            negative: the deadline had passed).
+    """
+
+
+# --- partner accounts (MultiAccountDB) ----------------------------------------------------------
+
+
+class PartnerConfigurationError(ConfigurationError):
+    """A partner's settings cannot work (no ExternalId, a malformed role ARN...).
+
+    Attributes:
+        partner_id: the partner whose settings are wrong (``""`` when the document as a whole is).
+    """
+
+    def __init__(self, message: str, *, partner_id: str) -> None:
+        super().__init__(message)
+        self.partner_id = partner_id
+
+
+class PartnerNotFoundError(UsageError, LookupError):
+    """No partner is configured under ``partner_id``; nothing was sent.
+
+    Attributes:
+        partner_id: the id that was asked for.
+    """
+
+    def __init__(self, message: str, *, partner_id: str) -> None:
+        super().__init__(message)
+        self.partner_id = partner_id
+
+
+class AssumeRoleFailedError(AsyncDynamoError):
+    """STS would not give credentials for a partner's role (access denied, wrong ExternalId...).
+
+    The STS error is the ``__cause__`` (and ``cause``).
+
+    Attributes:
+        partner_id: the partner whose role could not be assumed.
+        role_arn: the role that was asked for.
+        cause: the error STS (or the transport) raised, if any.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partner_id: str,
+        role_arn: str = "",
+        cause: BaseException | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.partner_id = partner_id
+        self.role_arn = role_arn
+        self.cause = cause
+
+
+class AssumeRoleUnavailableError(AssumeRoleFailedError):
+    """STS throttled the AssumeRole call, failed (5xx) or could not be reached; retrying may work."""
+
+    retryable = True

@@ -36,6 +36,7 @@ __all__ = [
     "Path",
     "Placeholders",
     "Size",
+    "all_of",
     "attr",
     "render_condition",
 ]
@@ -84,6 +85,7 @@ class Placeholders:
         return token
 
     def field_of(self, path: Path) -> FieldSpec | None:
+        """The model field ``path`` starts at, checking the path can exist inside it."""
         if self.spec is None or not path.elements or not isinstance(path.elements[0], str):
             return None
         top = path.elements[0]
@@ -93,6 +95,8 @@ class Placeholders:
             raise ExpressionError(
                 f"{self.spec.model.__name__} has no field {top!r} (fields: {known})"
             )
+        if len(path.elements) > 1:
+            _check_nested(spec, path)
         return spec
 
     def encode(self, path: Path | None, value: Any) -> AttributeValue:
@@ -128,15 +132,46 @@ class Placeholders:
         return "".join(parts)
 
 
+_TAGS_BY_KIND: dict[ValueKind, frozenset[str]] = {
+    ValueKind.STRING: frozenset({"S"}),
+    ValueKind.NUMBER: frozenset({"N"}),
+    ValueKind.BINARY: frozenset({"B"}),
+    ValueKind.BOOL: frozenset({"BOOL"}),
+    ValueKind.SET: frozenset({"SS", "NS", "BS"}),
+    ValueKind.LIST: frozenset({"L"}),
+    ValueKind.MAP: frozenset({"M"}),
+}
+
+
 def _check_kind(spec: FieldSpec, encoded: AttributeValue) -> None:
     tag = next(iter(encoded))
-    expected = {ValueKind.STRING: "S", ValueKind.NUMBER: "N", ValueKind.BINARY: "B"}.get(spec.kind)
-    if expected is None and spec.kind is ValueKind.BOOL:
-        expected = "BOOL"
-    if expected is not None and tag not in (expected, "NULL"):
+    expected = _TAGS_BY_KIND.get(spec.kind)
+    if expected is not None and tag not in expected and tag != "NULL":
         raise ExpressionError(
             f"{spec.name} stores {spec.kind.value} values; the value given encodes as {tag}"
         )
+
+
+def _check_nested(spec: FieldSpec, path: Path) -> None:
+    # A path into a scalar, or a list index into a map, can never match: DynamoDB would just
+    # evaluate it as missing, so a typo would silently turn a condition false.
+    step = path.elements[1]
+    if spec.kind in (ValueKind.LIST, ValueKind.MAP, ValueKind.ANY):
+        if spec.kind is ValueKind.LIST and not isinstance(step, int):
+            raise ExpressionError(f"{path}: {spec.name} is a list; address elements as [i]")
+        if spec.kind is ValueKind.MAP and isinstance(step, int):
+            raise ExpressionError(f"{path}: {spec.name} is a map; address entries by name")
+        return
+    raise ExpressionError(f"{path}: {spec.name} stores {spec.kind.value} values, not a document")
+
+
+def _top_kind(ph: Placeholders, operand: Any) -> ValueKind | None:
+    if not isinstance(operand, Path) or len(operand.elements) != 1:
+        return None
+    spec = ph.field_of(operand)
+    if spec is None or spec.kind is ValueKind.ANY:
+        return None
+    return spec.kind
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -187,6 +222,8 @@ class Path:
         return out
 
     def __getitem__(self, index: int) -> Path:
+        if isinstance(index, bool) or not isinstance(index, int) or index < 0:
+            raise ExpressionError(f"list index must be a non-negative int, got {index!r}")
         return Path((*self.elements, index))
 
     def key(self, name: str) -> Path:
@@ -304,6 +341,14 @@ def _render_operand(ph: Placeholders, operand: Any, against: Path | Size | None)
 class _Combinable:
     __slots__ = ()
 
+    def __bool__(self) -> bool:
+        # `a and b`, `x in paths` and chained `1 < attr("n") < 5` all call bool() and would
+        # silently drop part of the condition.
+        raise ExpressionError(
+            "a condition has no truth value: combine with & | ~ (not and/or/not), "
+            "and write ranges as attr(...).between(low, high)"
+        )
+
     def __and__(self, other: Condition) -> And:
         return And((self, other))  # type: ignore[arg-type]
 
@@ -323,6 +368,12 @@ class Compare(_Combinable):
     def render(self, ph: Placeholders) -> str:
         left = _render_operand(ph, self.left, None)
         right = _render_operand(ph, self.right, self.left)
+        left_kind, right_kind = _top_kind(ph, self.left), _top_kind(ph, self.right)
+        if left_kind is not None and right_kind is not None and left_kind is not right_kind:
+            raise ExpressionError(
+                f"{self.left} ({left_kind.value}) and {self.right} ({right_kind.value}) "
+                "store different types; the comparison could never be true"
+            )
         return f"{left} {self.op} {right}"
 
 
@@ -378,7 +429,12 @@ class FunctionCondition(_Combinable):
                 except SerializationError as exc:
                     raise ExpressionError(str(exc)) from exc
             else:
-                parts.append(ph.value(ph.encode(self.path, arg)))
+                encoded = ph.encode(self.path, arg)
+                if self.function == "begins_with" and next(iter(encoded)) not in ("S", "B"):
+                    raise ExpressionError(
+                        f"begins_with({self.path}, ...) needs a string or bytes prefix, got {arg!r}"
+                    )
+                parts.append(ph.value(encoded))
         return f"{self.function}({', '.join(parts)})"
 
 

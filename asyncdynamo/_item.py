@@ -76,7 +76,7 @@ def check_size(spec: TableSpec, item: Mapping[str, AttributeValue]) -> None:
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
         raise ItemTooLargeError(
-            f"{spec.model.__name__} item is {size} bytes; DynamoDB's limit is {MAX_ITEM_BYTES} "
+            f"{spec.model.__name__} item is {size} bytes; DynamoDB's limit is 400 KB ({MAX_ITEM_BYTES}) "
             "(move large blobs to S3 and store a reference)",
             size=size,
         )

@@ -92,6 +92,24 @@ def _version_condition(spec: TableSpec, expected: int) -> Condition:
     return attr(spec.version.name) == expected
 
 
+def _expected_version(spec: TableSpec, expected: int | None) -> Condition | None:
+    if expected is None:
+        return None
+    if spec.version is None:
+        raise UsageError(f"{spec.model.__name__} has no Version field; drop expected_version")
+    return _version_condition(spec, expected)
+
+
+def _finish(
+    params: dict[str, Any], ph: Placeholders, conditions: list[Condition | None]
+) -> dict[str, Any]:
+    """Render the AND of ``conditions`` (if any) and attach all placeholders to ``params``."""
+    combined = all_of(conditions)
+    if combined is not None:
+        params["ConditionExpression"] = render_condition(combined, ph)
+    return _attach(params, ph)
+
+
 def prepare_put(
     spec: TableSpec,
     table: str,
@@ -126,13 +144,10 @@ def prepare_put(
     stored = instance.model_copy(update=changes) if changes else instance
     ph = Placeholders(spec=spec)
     params: dict[str, Any] = {"TableName": table, "Item": to_item(spec, stored)}
-    combined = all_of(conditions)
-    if combined is not None:
-        params["ConditionExpression"] = render_condition(combined, ph)
     return PreparedWrite(
         kind=WriteKind.PUT,
         spec=spec,
-        params=_attach(params, ph),
+        params=_finish(params, ph, conditions),
         key=key_of(spec, stored),
         stored=stored,
         expected_version=expected,
@@ -174,19 +189,12 @@ def prepare_update(
     if not create_if_missing:
         # UpdateItem would otherwise create a partial item under a key that does not exist.
         conditions.append(_key_condition_exists(spec, exists=True))
-    if expected_version is not None:
-        if spec.version is None:
-            raise UsageError(f"{spec.model.__name__} has no Version field; drop expected_version")
-        conditions.append(_version_condition(spec, expected_version))
-    conditions.append(condition)
+    conditions += [_expected_version(spec, expected_version), condition]
     params: dict[str, Any] = {"TableName": table, "Key": key, "UpdateExpression": expression}
-    combined = all_of(conditions)
-    if combined is not None:
-        params["ConditionExpression"] = render_condition(combined, ph)
     return PreparedWrite(
         kind=WriteKind.UPDATE,
         spec=spec,
-        params=_attach(params, ph),
+        params=_finish(params, ph, conditions),
         key=key,
         expected_version=expected_version,
         must_exist=not create_if_missing,
@@ -202,21 +210,12 @@ def prepare_delete(
     expected_version: int | None,
 ) -> PreparedWrite:
     """A DeleteItem, optionally conditional and version-checked."""
-    conditions: list[Condition | None] = []
-    if expected_version is not None:
-        if spec.version is None:
-            raise UsageError(f"{spec.model.__name__} has no Version field; drop expected_version")
-        conditions.append(_version_condition(spec, expected_version))
-    conditions.append(condition)
-    ph = Placeholders(spec=spec)
+    conditions = [_expected_version(spec, expected_version), condition]
     params: dict[str, Any] = {"TableName": table, "Key": key}
-    combined = all_of(conditions)
-    if combined is not None:
-        params["ConditionExpression"] = render_condition(combined, ph)
     return PreparedWrite(
         kind=WriteKind.DELETE,
         spec=spec,
-        params=_attach(params, ph),
+        params=_finish(params, Placeholders(spec=spec), conditions),
         key=key,
         expected_version=expected_version,
     )
@@ -226,13 +225,9 @@ def prepare_condition_check(
     spec: TableSpec, table: str, key: dict[str, AttributeValue], condition: Condition
 ) -> PreparedWrite:
     """A transaction-only ConditionCheck on one item."""
-    ph = Placeholders(spec=spec)
-    params: dict[str, Any] = {
-        "TableName": table,
-        "Key": key,
-        "ConditionExpression": render_condition(condition, ph),
-    }
-    return PreparedWrite(kind=WriteKind.CHECK, spec=spec, params=_attach(params, ph), key=key)
+    params: dict[str, Any] = {"TableName": table, "Key": key}
+    params = _finish(params, Placeholders(spec=spec), [condition])
+    return PreparedWrite(kind=WriteKind.CHECK, spec=spec, params=params, key=key)
 
 
 def explain_condition_failure(

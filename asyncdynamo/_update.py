@@ -10,12 +10,14 @@ from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from ._codec import serialize
 from ._errors import ExpressionError, SerializationError
-from ._expr import Path, Placeholders, attr
+from ._expr import MAX_EXPRESSION_BYTES, Path, Placeholders, attr
+from ._spec import ValueKind
 
 __all__ = ["Update", "UpdateAction", "UpdateOp", "render_update"]
 
@@ -31,11 +33,24 @@ class UpdateOp(StrEnum):
     DELETE = "DELETE"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class UpdateAction:
     op: UpdateOp
     path: Path
     value: Any = None
+
+    # Path.__eq__ builds a condition, so the generated __eq__ would compare nothing useful.
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, UpdateAction):
+            return NotImplemented
+        return (self.op, self.path.elements, self.value) == (
+            other.op,
+            other.path.elements,
+            other.value,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.op, self.path.elements))
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +133,49 @@ def render_update(
         _render_action(action, ph, clauses, seen)
     for action in managed.actions if managed is not None else ():
         _render_action(action, ph, clauses, seen)
-    return " ".join(f"{kw} {', '.join(parts)}" for kw, parts in clauses.items() if parts)
+    text = " ".join(f"{kw} {', '.join(parts)}" for kw, parts in clauses.items() if parts)
+    if len(text.encode()) > MAX_EXPRESSION_BYTES:
+        raise ExpressionError(
+            f"update expression is {len(text.encode())} bytes; DynamoDB allows "
+            f"{MAX_EXPRESSION_BYTES}: split the change into several updates"
+        )
+    return text
+
+
+def _top_kind(ph: Placeholders, path: Path) -> ValueKind | None:
+    if len(path.elements) != 1:
+        return None
+    spec = ph.field_of(path)
+    return None if spec is None or spec.kind is ValueKind.ANY else spec.kind
+
+
+def _is_index_key(ph: Placeholders, path: Path) -> bool:
+    if ph.spec is None or len(path.elements) != 1:
+        return False
+    name = path.elements[0]
+    return any(
+        index.partition.name == name or (index.sort is not None and index.sort.name == name)
+        for index in ph.spec.indexes
+    )
+
+
+def _check_nullable(ph: Placeholders, path: Path, value: Any) -> None:
+    if value is not None or len(path.elements) != 1:
+        return
+    spec = ph.field_of(path)
+    if spec is not None and not spec.optional and spec.kind is not ValueKind.ANY:
+        raise ExpressionError(
+            f"{spec.name} is not optional; set a value, or declare it `... | None`"
+        )
+
+
+def _require_kind(ph: Placeholders, path: Path, op: UpdateOp, *kinds: ValueKind) -> None:
+    kind = _top_kind(ph, path)
+    if kind is not None and kind not in kinds:
+        wanted = " or ".join(k.value for k in kinds)
+        raise ExpressionError(
+            f"{op.value.lower()} on {path} needs a {wanted} field; it stores {kind.value}"
+        )
 
 
 def _render_action(
@@ -134,7 +191,10 @@ def _render_action(
     target = ph.render_path(path)
     op = action.op
     if op is UpdateOp.SET:
-        stored = ph.encode_stored(path, action.value)
+        _check_nullable(ph, path, action.value)
+        # A NULL index key is rejected by DynamoDB; like to_item, store a missing key (sparse).
+        sparse = action.value is None and _is_index_key(ph, path)
+        stored = None if sparse else ph.encode_stored(path, action.value)
         if stored is None:  # an empty set or an omit-empty field: stored as absent
             clauses["REMOVE"].append(target)
         else:
@@ -143,12 +203,13 @@ def _render_action(
         value = ph.value(ph.encode(path, action.value))
         clauses["SET"].append(f"{target} = if_not_exists({target}, {value})")
     elif op is UpdateOp.INCREMENT:
-        if isinstance(action.value, bool):
+        if isinstance(action.value, bool) or action.value is None:
             raise ExpressionError(f"increment of {path} needs a number, got a bool")
         zero = _raw_value(ph, 0)
         by = ph.value(ph.encode(path, action.value))
         clauses["SET"].append(f"{target} = if_not_exists({target}, {zero}) + {by}")
     elif op in (UpdateOp.APPEND, UpdateOp.PREPEND):
+        _require_kind(ph, path, op, ValueKind.LIST)
         empty = _raw_value(ph, [])
         values = _raw_value(ph, action.value)
         current = f"if_not_exists({target}, {empty})"
@@ -159,6 +220,14 @@ def _render_action(
     else:
         if len(path.elements) != 1:
             raise ExpressionError(f"{op.value} works only on top-level attributes, not {path}")
-        if op is UpdateOp.DELETE and not isinstance(action.value, set | frozenset):
-            raise ExpressionError(f"delete from {path} needs a set of values")
-        clauses[op.value].append(f"{target} {_raw_value(ph, action.value)}")
+        value = action.value
+        if op is UpdateOp.DELETE:
+            _require_kind(ph, path, op, ValueKind.SET)
+            if not isinstance(value, set | frozenset) or not value:
+                raise ExpressionError(f"delete from {path} needs a non-empty set of values")
+        else:
+            _require_kind(ph, path, op, ValueKind.SET, ValueKind.NUMBER)
+            is_number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+            if not is_number and not (isinstance(value, set | frozenset) and value):
+                raise ExpressionError(f"add to {path} needs a number or a non-empty set")
+        clauses[op.value].append(f"{target} {_raw_value(ph, value)}")

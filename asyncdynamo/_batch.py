@@ -1,0 +1,270 @@
+"""Batch reads and writes: chunked, concurrent, and never losing an unprocessed item.
+
+DynamoDB may leave part of a batch unprocessed (throttling, partition limits). Those keys/items
+are retried with the DB's backoff (full jitter), bounded by the retry policy's attempts and by
+the current deadline; whatever is still left is raised as :class:`UnprocessedItemsError`
+carrying exactly the leftovers, so a caller can persist or retry them.
+
+Batch writes cannot carry conditions. A versioned model's optimistic locking would therefore be
+bypassed silently, so ``batch_write`` refuses versioned models unless ``skip_version_check=True``
+says the blind write is intended (the version is still bumped, but not checked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from ._client import current_deadline
+from ._codec import AttributeValue
+from ._errors import RequestLimitError, UnprocessedItemsError, UsageError
+from ._item import from_item, key_from_values, key_of, to_item
+from ._model import Model, spec_of
+from ._pages import first_error
+from ._spec import TableSpec
+
+if TYPE_CHECKING:
+    from ._db import DB
+
+__all__ = ["MAX_BATCH_GET", "MAX_BATCH_WRITE", "Key", "batch_get", "batch_write", "item_identity"]
+
+M = TypeVar("M", bound=Model)
+
+MAX_BATCH_GET = 100
+MAX_BATCH_WRITE = 25
+
+Entries = dict[str, list[dict[str, Any]]]
+
+
+@dataclass(frozen=True, slots=True)
+class Key(Generic[M]):
+    """A model class and one item's key: ``Key(Order, "c1", "o1")``, ``Key(Note, "n1")``."""
+
+    model: type[M]
+    partition: Any
+    sort: Any = None
+
+    def wire(self) -> tuple[TableSpec, dict[str, AttributeValue]]:
+        spec = spec_of(self.model)
+        return spec, key_from_values(spec, self.partition, self.sort)
+
+
+def item_identity(table: str, key: Mapping[str, AttributeValue]) -> Hashable:
+    """A hashable identity of one item (table + key), to find duplicates before sending."""
+    parts = []
+    for name, value in sorted(key.items()):
+        ((tag, raw),) = value.items()
+        parts.append((name, tag, bytes(raw) if tag == "B" else raw))
+    return (table, tuple(parts))
+
+
+def _count(entries: Entries) -> int:
+    return sum(len(v) for v in entries.values())
+
+
+async def _drain(
+    db: DB,
+    operation: str,
+    pending: Entries,
+    build: Callable[[Entries], dict[str, Any]],
+    unprocessed: Callable[[dict[str, Any]], Entries],
+    collect: Callable[[dict[str, Any]], None],
+) -> Entries:
+    """Send one chunk, resending what comes back unprocessed; return what is still left."""
+    retry = db.config.retry
+    loop = asyncio.get_running_loop()
+    attempt = 0
+    while True:
+        response = await db.client.call(operation, build(pending))
+        collect(response)
+        pending = {t: list(v) for t, v in unprocessed(response).items() if v}
+        if not pending:
+            return {}
+        if attempt + 1 >= retry.max_attempts:
+            return pending
+        delay = retry.backoff(attempt)
+        deadline = current_deadline()
+        if deadline is not None and loop.time() + delay >= deadline:
+            return pending  # sleeping would outlive the caller: report the leftovers instead
+        await asyncio.sleep(delay)
+        attempt += 1
+
+
+async def _run_chunks(
+    chunks: Sequence[Entries], concurrency: int, run: Callable[[Entries], Awaitable[Entries]]
+) -> Entries:
+    if concurrency < 1:
+        raise UsageError(f"concurrency must be at least 1, got {concurrency}")
+    leftovers: Entries = {}
+    limit = asyncio.Semaphore(concurrency)
+
+    async def one(chunk: Entries) -> None:
+        async with limit:
+            left = await run(chunk)
+        for table, entries in left.items():
+            leftovers.setdefault(table, []).extend(entries)
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for chunk in chunks:
+                group.create_task(one(chunk))
+    except ExceptionGroup as failure:
+        raise first_error(failure) from None
+    return leftovers
+
+
+def _chunks(entries: Sequence[tuple[str, dict[str, Any]]], size: int) -> list[Entries]:
+    chunks: list[Entries] = []
+    for start in range(0, len(entries), size):
+        chunk: Entries = {}
+        for table, entry in entries[start : start + size]:
+            chunk.setdefault(table, []).append(entry)
+        chunks.append(chunk)
+    return chunks
+
+
+async def batch_get(
+    db: DB,
+    model: type[M],
+    keys: Iterable[Any],
+    *,
+    consistent: bool = False,
+    concurrency: int = 4,
+) -> list[M]:
+    """Read many items of one model by key (see :meth:`DB.batch_get`)."""
+    spec = spec_of(model)
+    table = db.table_name(model)
+    ordered: dict[Hashable, None] = {}
+    entries: list[tuple[str, dict[str, Any]]] = []
+    for key in keys:
+        values = key if isinstance(key, tuple) else (key,)
+        wire = key_from_values(spec, *values)
+        identity = item_identity(table, wire)
+        if identity in ordered:
+            raise UsageError(f"key {values!r} appears twice in one batch_get; pass it once")
+        ordered[identity] = None
+        entries.append((table, wire))
+    found: dict[Hashable, dict[str, AttributeValue]] = {}
+
+    def build(pending: Entries) -> dict[str, Any]:
+        request: dict[str, Any] = {"Keys": pending[table]}
+        if consistent:
+            request["ConsistentRead"] = True
+        return {"RequestItems": {table: request}}
+
+    def unprocessed(response: dict[str, Any]) -> Entries:
+        left = response.get("UnprocessedKeys") or {}
+        return {t: list(v.get("Keys", ())) for t, v in left.items()}
+
+    def collect(response: dict[str, Any]) -> None:
+        for raw in (response.get("Responses") or {}).get(table, ()):
+            found[
+                item_identity(table, {f.attribute: raw[f.attribute] for f in spec.key_fields})
+            ] = raw
+
+    async def run(chunk: Entries) -> Entries:
+        return await _drain(db, "BatchGetItem", chunk, build, unprocessed, collect)
+
+    leftovers = await _run_chunks(_chunks(entries, MAX_BATCH_GET), concurrency, run)
+    if leftovers:
+        left = _count(leftovers)
+        raise UnprocessedItemsError(
+            f"batch_get gave up with {left} of {len(entries)} keys unprocessed; "
+            "they are in .unprocessed",
+            unprocessed=leftovers,
+            processed_count=len(entries) - left,
+        )
+    return [from_item(spec, found[i]) for i in ordered if i in found]
+
+
+def _stamped(spec: TableSpec, item: Model, now: datetime, skip_version_check: bool) -> Model:
+    changes: dict[str, Any] = {}
+    if spec.version is not None:
+        if not skip_version_check:
+            raise UsageError(
+                f"{spec.model.__name__} is versioned and batch writes cannot check versions; "
+                "use a transaction, or pass skip_version_check=True to write blindly"
+            )
+        changes[spec.version.name] = int(getattr(item, spec.version.name) or 0) + 1
+    if spec.created_at is not None and getattr(item, spec.created_at.name) is None:
+        changes[spec.created_at.name] = now
+    if spec.updated_at is not None:
+        changes[spec.updated_at.name] = now
+    return item.model_copy(update=changes) if changes else item
+
+
+async def batch_write(
+    db: DB,
+    *,
+    puts: Iterable[Model] = (),
+    deletes: Iterable[Model | Key[Any]] = (),
+    skip_version_check: bool = False,
+    concurrency: int = 4,
+) -> list[Model]:
+    """Put and delete many items, in chunks of 25 (see :meth:`DB.batch_write`)."""
+    now = db.now()
+    stored: list[Model] = []
+    entries: list[tuple[str, dict[str, Any]]] = []
+    seen: set[Hashable] = set()
+
+    def add(table: str, key: dict[str, AttributeValue], entry: dict[str, Any]) -> None:
+        identity = item_identity(table, key)
+        if identity in seen:
+            raise UsageError(
+                f"the item {table} {key} appears twice in one batch_write; DynamoDB rejects that"
+            )
+        seen.add(identity)
+        entries.append((table, entry))
+
+    for item in puts:
+        spec = spec_of(type(item))
+        item = _stamped(spec, item, now, skip_version_check)
+        add(
+            db.table_name(type(item)),
+            key_of(spec, item),
+            {"PutRequest": {"Item": to_item(spec, item)}},
+        )
+        stored.append(item)
+    for target in deletes:
+        if isinstance(target, Key):
+            spec, key = target.wire()
+            model: type[Model] = target.model
+        else:
+            spec, key, model = (
+                spec_of(type(target)),
+                key_of(spec_of(type(target)), target),
+                type(target),
+            )
+        if spec.version is not None and not skip_version_check:
+            raise UsageError(
+                f"{spec.model.__name__} is versioned and batch deletes cannot check versions; "
+                "use db.delete / a transaction, or pass skip_version_check=True"
+            )
+        add(db.table_name(model), key, {"DeleteRequest": {"Key": key}})
+    if not entries:
+        return stored
+
+    def build(pending: Entries) -> dict[str, Any]:
+        if _count(pending) > MAX_BATCH_WRITE:  # our chunking guarantees it; moto would not check
+            raise RequestLimitError(f"a BatchWriteItem takes at most {MAX_BATCH_WRITE} items")
+        return {"RequestItems": pending}
+
+    def unprocessed(response: dict[str, Any]) -> Entries:
+        return dict(response.get("UnprocessedItems") or {})
+
+    async def run(chunk: Entries) -> Entries:
+        return await _drain(db, "BatchWriteItem", chunk, build, unprocessed, lambda _: None)
+
+    leftovers = await _run_chunks(_chunks(entries, MAX_BATCH_WRITE), concurrency, run)
+    if leftovers:
+        left = _count(leftovers)
+        raise UnprocessedItemsError(
+            f"batch_write gave up with {left} of {len(entries)} writes unprocessed; "
+            "they are in .unprocessed",
+            unprocessed=leftovers,
+            processed_count=len(entries) - left,
+        )
+    return stored

@@ -1,0 +1,324 @@
+"""``LambdaDB``: a DB for AWS Lambda, with a container-lifetime client and per-invocation deadlines.
+
+How the deadline reaches every operation: :meth:`LambdaDB.with_lambda_timeout` returns a *view*,
+another ``LambdaDB`` sharing the parent's state (config, table-name cache, client), whose
+``client`` property returns a :class:`~asyncdynamo._lambda_client.DeadlineClient`. Every DB
+method, and every builder, iterator or context manager a DB method returns, sends its requests
+through ``self.client``, so each request runs under the deadline: it is put into
+``deadline_scope`` (retries never start a backoff sleep that would end after it) and enforced
+with ``asyncio.timeout_at`` (the request in flight at the deadline is cancelled). This holds for
+methods added to ``DB`` later without any change here. On top of that, each public coroutine
+method of the view (``get``, ``put``, ``batch_*``...) runs as a whole under the same deadline,
+so waits between requests (batch backoff, pagination) are bounded too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import inspect
+import time
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, replace
+from datetime import datetime
+from typing import Any, ClassVar
+
+from ._client import Client
+from ._config import Config, TransportKind
+from ._db import DB
+from ._errors import ConfigurationError
+from ._lambda_client import DeadlineClient, run_until_deadline
+from ._lambda_env import (
+    LambdaEnvironment,
+    default_pool_size,
+    default_timeout_buffer,
+    lambda_environment,
+)
+from ._model import Model
+from ._runner import LambdaContextLike, begin_invocation, forget_invocations, invocation_count
+from ._schema import Schema
+from ._transport import Transport
+
+__all__ = ["LambdaConfig", "LambdaDB", "new_lambda_optimized"]
+
+
+@dataclass(frozen=True, slots=True)
+class LambdaConfig:
+    """How a :class:`LambdaDB` is set up.
+
+    Attributes:
+        base_config: the ordinary :class:`Config`. ``None`` builds one for the container: the
+            region Lambda runs in and the lean transport (the shortest cold start).
+        enable_xray: emit an OpenTelemetry span per call (exported to X-Ray by the ADOT Lambda
+            layer); needs ``asyncdynamo[tracing]``. Off: the tracing code is never imported.
+        warm_pool_size: HTTP connections kept open across invocations; ``None`` derives it from
+            the function's memory size (one per 128 MB, 4 to 64).
+        timeout_buffer: seconds kept back from each invocation's remaining time for cleanup;
+            ``None`` scales it with the memory size (0.2 s at 1,769 MB, 0.1 s to 1 s).
+        tracer_provider: the OpenTelemetry ``TracerProvider`` to use when tracing; ``None`` uses
+            the global one.
+        environment: the Lambda environment to derive defaults from; ``None`` reads this
+            container's (once). Tests pass one.
+    """
+
+    base_config: Config | None = None
+    enable_xray: bool = False
+    warm_pool_size: int | None = None
+    timeout_buffer: float | None = None
+    tracer_provider: Any = None
+    environment: LambdaEnvironment | None = None
+
+    def __post_init__(self) -> None:
+        if self.warm_pool_size is not None and self.warm_pool_size < 1:
+            raise ConfigurationError("LambdaConfig.warm_pool_size must be at least 1")
+        if self.timeout_buffer is not None and self.timeout_buffer < 0:
+            raise ConfigurationError("LambdaConfig.timeout_buffer must not be negative")
+
+    def resolve(self) -> tuple[Config, float, LambdaEnvironment]:
+        """The effective ``Config`` and cleanup buffer, and the environment they came from."""
+        env = self.environment or lambda_environment()
+        base = self.base_config
+        if base is None:
+            base = Config(region=env.region or "us-east-1", transport=TransportKind.LEAN)
+        pool = self.warm_pool_size
+        if pool is None and env.in_lambda:
+            pool = default_pool_size(env)
+        if pool is not None and pool != base.max_pool_connections:
+            base = replace(base, max_pool_connections=pool)
+        buffer = self.timeout_buffer
+        if buffer is None:
+            buffer = default_timeout_buffer(env)
+        return base, buffer, env
+
+
+class LambdaDB(DB):
+    """A :class:`DB` for AWS Lambda: one client for the container's life, deadlines per invocation.
+
+    Everything a ``DB`` offers works unchanged. Create the process-wide one with
+    :func:`new_lambda_optimized`; construct one directly only to own its lifetime (tests, tools).
+
+    ```python
+    db = await new_lambda_optimized(LambdaConfig())
+    db.pre_register_models(Payment, Transaction)
+
+    async def handle(event: dict[str, Any], context: Any) -> dict[str, Any]:
+        ldb = db.with_lambda_timeout(context)   # every call bounded by the invocation's time
+        payment = await ldb.get(Payment, event["payment_id"], required=True)
+        ...
+    ```
+
+    Args:
+        config: the Lambda settings; defaults to ``LambdaConfig()``.
+        transport: a ready transport (otherwise built from the config).
+        clock: returns the current aware UTC time (for created/updated timestamps).
+    """
+
+    _process_instance: ClassVar[LambdaDB | None] = None
+
+    def __init__(
+        self,
+        config: LambdaConfig | None = None,
+        *,
+        transport: Transport | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        lambda_config = config or LambdaConfig()
+        base, buffer, env = lambda_config.resolve()
+        if clock is None:
+            super().__init__(base, transport=transport)
+        else:
+            super().__init__(base, transport=transport, clock=clock)
+        self.lambda_config = lambda_config
+        """The settings this DB was created with."""
+        self.environment = env
+        """The Lambda environment its defaults came from."""
+        self.timeout_buffer = buffer
+        """Seconds kept back from each invocation's remaining time."""
+        self.registered_models: tuple[type[Model], ...] = ()
+        """Models resolved by :meth:`pre_register_models`."""
+        self._traced: Client | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    @property
+    def client(self) -> Client:
+        """The container-lifetime client (traced when ``enable_xray`` is on)."""
+        client = super().client
+        if not self.lambda_config.enable_xray:
+            return client
+        if self._traced is None or getattr(self._traced, "inner", None) is not client:
+            from ._tracing import instrument
+
+            self._traced = instrument(client, self.lambda_config.tracer_provider)
+        return self._traced
+
+    # -- init ------------------------------------------------------------------------------------
+    def pre_register_models(self, *models: type[Model]) -> None:
+        """Resolve specs, validators and table names now, during the init phase.
+
+        Lambda runs init code at full CPU before the first invocation is billed against its
+        timeout; anything left for the first request slows the first invocation instead. A
+        model that cannot be stored (no ``__table__``, an unset table-name variable) fails here.
+        """
+        for model in models:
+            if not model.__pydantic_complete__:
+                model.model_rebuild()  # built now rather than on the first request
+        self.register(*models)
+        known = set(self.registered_models)
+        self.registered_models += tuple(m for m in dict.fromkeys(models) if m not in known)
+
+    def is_warm_start(self) -> bool:
+        """Whether this container served an invocation before the current one.
+
+        ``False`` during the init phase and the container's first invocation, ``True`` after.
+        Invocations are counted by :func:`lambda_handler` and by :meth:`with_lambda_timeout`
+        (per ``aws_request_id``).
+        """
+        return invocation_count() > 1
+
+    # -- deadlines -------------------------------------------------------------------------------
+    def with_lambda_timeout(self, context: LambdaContextLike | None) -> LambdaDB:
+        """A view of this DB whose every call ends before the invocation's time runs out.
+
+        deadline = now + ``context.get_remaining_time_in_millis()`` − ``timeout_buffer``. Calls
+        through the view (retries, batch chunks, pages, transactions included) raise
+        :class:`LambdaTimeoutError` at the deadline, with the request in flight cancelled; a
+        call started after it raises at once without sending anything. The view shares this
+        DB's client and caches and costs nothing to create; closing it closes nothing.
+
+        Args:
+            context: Lambda's context object; ``None`` (local runs) applies no deadline.
+        """
+        if context is None:
+            return self
+        request_id = getattr(context, "aws_request_id", None)
+        if isinstance(request_id, str) and request_id:
+            begin_invocation(request_id)
+        remaining = int(context.get_remaining_time_in_millis()) / 1000
+        return _DeadlineView.of(self, _loop_now() + remaining - self.timeout_buffer)
+
+    @property
+    def deadline(self) -> float | None:
+        """The deadline (``loop.time()`` clock) of this view, ``None`` for an unbounded DB."""
+        return None
+
+    # -- the process-wide instance ---------------------------------------------------------------
+    async def aclose(self) -> None:
+        """Close the client and its pooled connections (usually never: the container's life)."""
+        if LambdaDB._process_instance is self:
+            LambdaDB._process_instance = None
+        await super().aclose()
+
+    @classmethod
+    async def reset_process_instance(cls) -> None:
+        """Close and forget the process-wide instance and the invocations seen (for tests).
+
+        The instance is closed only when it belongs to the running loop; one left on a loop that
+        is gone is dropped.
+        """
+        instance, LambdaDB._process_instance = LambdaDB._process_instance, None
+        if instance is not None and instance._loop is asyncio.get_running_loop():
+            await instance.aclose()
+        forget_invocations()
+
+
+def _loop_now() -> float:
+    # The Client compares deadlines with loop.time(); asyncio's default loop uses the
+    # monotonic clock, which is also the fallback when called outside a running loop.
+    try:
+        return asyncio.get_running_loop().time()
+    except RuntimeError:
+        return time.monotonic()
+
+
+class _DeadlineView(LambdaDB):
+    """A LambdaDB sharing another's state, with every call bounded by one deadline."""
+
+    _parent: LambdaDB
+    _deadline: float
+
+    @classmethod
+    def of(cls, parent: LambdaDB, deadline: float) -> _DeadlineView:
+        # Not __init__: the view shares the parent's state (config, table-name cache, client)
+        # instead of building its own, so creating one per invocation costs a dict copy.
+        view = cls.__new__(cls)
+        view.__dict__.update(parent.__dict__)
+        view._parent = parent
+        view._deadline = deadline
+        view.schema = Schema(view)  # schema calls go through the view's client too
+        return view
+
+    @property
+    def client(self) -> Client:
+        """The parent's client, bound to this view's deadline."""
+        return DeadlineClient(self._parent.client, self._deadline)
+
+    @property
+    def deadline(self) -> float | None:
+        return self._deadline
+
+    def pre_register_models(self, *models: type[Model]) -> None:
+        self._parent.pre_register_models(*models)
+
+    async def aclose(self) -> None:
+        """Nothing to close: the view borrows its parent's client."""
+
+
+def _bounded_method(
+    name: str, method: Callable[..., Coroutine[Any, Any, Any]]
+) -> Callable[..., Coroutine[Any, Any, Any]]:
+    @functools.wraps(method)
+    async def bounded(self: _DeadlineView, /, *args: Any, **kwargs: Any) -> Any:
+        return await run_until_deadline(name, self._deadline, lambda: method(self, *args, **kwargs))
+
+    return bounded
+
+
+def _bind_coroutine_methods(view: type[_DeadlineView]) -> None:
+    # Every public coroutine method DB (or LambdaDB) has when this module is imported, including
+    # ones added to DB after this was written, runs whole under the view's deadline.
+    for name in dir(LambdaDB):
+        if name.startswith("_") or name in vars(view):
+            continue
+        member = inspect.getattr_static(LambdaDB, name)
+        if inspect.iscoroutinefunction(member):  # plain methods only, not class/static ones
+            setattr(view, name, _bounded_method(name, member))
+
+
+_bind_coroutine_methods(_DeadlineView)
+
+
+async def new_lambda_optimized(config: LambdaConfig | None = None) -> LambdaDB:
+    """The process-wide :class:`LambdaDB`: created by the first call, returned by later ones.
+
+    Call it at init (``run_in_lambda_loop(new_lambda_optimized(...))``) or at the top of the
+    handler; either way every invocation of the container shares one client and its pooled
+    connections. The client is built here, so the first request does not pay for it.
+
+    Args:
+        config: the settings; later calls may omit it, or must pass an equal one.
+
+    Raises:
+        ConfigurationError: a later call passed different settings, or the instance belongs to
+            an event loop that is no longer running: ``asyncio.run()`` per invocation closes
+            the loop and the pooled connections with it; use :func:`lambda_handler`.
+    """
+    loop = asyncio.get_running_loop()
+    db = LambdaDB._process_instance
+    if db is not None:
+        if config is not None and config != db.lambda_config:
+            raise ConfigurationError(
+                "new_lambda_optimized() was already called with different settings; the "
+                "process has one LambdaDB: pass the same LambdaConfig (or none)"
+            )
+        if db._loop is not loop:
+            raise ConfigurationError(
+                "the process-wide LambdaDB belongs to another event loop. asyncio.run() per "
+                "invocation closes the loop and the pooled connections; decorate the handler "
+                "with asyncdynamo.lambda_handler to keep one loop for the container's life"
+            )
+        return db
+    db = LambdaDB(config)
+    db._loop = loop
+    db.client  # noqa: B018  (built now, in the init phase, not on the first request)
+    LambdaDB._process_instance = db
+    return db

@@ -1,0 +1,496 @@
+"""Lambda cold start: from a handler module's first import to its first GetItem result.
+
+Each sample is a fresh Python process (the interpreter's own start-up is not counted) against
+moto's server running in *another* process, so the server's CPU never counts. The path is broken
+down into imports, model classes, DB init and the first request, for:
+
+* ``asyncdynamo lean`` / ``asyncdynamo aiobotocore``: a handler module as users write it:
+  ``new_lambda_optimized`` on the runner's loop, ``pre_register_models``, ``@lambda_handler``,
+  ``db.with_lambda_timeout(context).get(...)`` returning the model.
+* ``aiobotocore`` / ``boto3``: the same 12-field pydantic model read with the plain SDKs.
+
+Also measured: asyncdynamo's own import time (``-X importtime``, on top of pydantic + asyncio),
+which modules the cold path imports that the first request does not need, and the warm
+per-invocation CPU cost of the handler runner and the deadline view beyond the DynamoDB call.
+
+Run ``python -m bench.cold_start [--quick]`` for a table. Nothing here asserts a timing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+
+from bench.transports import moto_process
+
+__all__ = ["run"]
+
+REGION = "us-east-1"
+TABLE = "bench-cold-start"
+_ROOT = Path(__file__).resolve().parent.parent
+_PYCACHE = Path(tempfile.gettempdir()) / "asyncdynamo-bench-pycache"
+PHASES = ("imports", "models", "init", "first_request", "total")
+# Imported by the cold path although the first request (lean, http endpoint) needs none of them.
+UNNEEDED = ("aiobotocore", "botocore", "boto3", "aiohttp", "opentelemetry", "payments")
+
+ITEM = {
+    "pk": {"S": "order#1"},
+    "status": {"S": "captured"},
+    "amount": {"N": "1250"},
+    "currency": {"S": "EUR"},
+    "merchant": {"S": "m-123"},
+    "created_at": {"S": "2026-11-25T03:00:00+00:00"},
+    "version": {"N": "3"},
+    "psp_ref": {"S": "psp-abc"},
+    "card_hash": {"B": b"\x01\x02\x03\x04"},
+    "tags": {"SS": ["a", "b"]},
+    "meta": {"M": {"ip": {"S": "10.0.0.1"}}},
+    "attempts": {"L": [{"N": "1"}, {"N": "2"}]},
+}
+
+_PRELUDE = """\
+import time
+_t0 = time.perf_counter()
+import json, sys
+URL, TABLE = sys.argv[1], sys.argv[2]
+"""
+
+_FIELDS = """\
+    status: str
+    amount: int
+    currency: str
+    merchant: str
+    created_at: datetime
+    version: int
+    psp_ref: str
+    card_hash: bytes
+    tags: set[str]
+    meta: dict[str, str]
+    attempts: list[int]
+"""
+
+_REPORT = f"""\
+_t4 = time.perf_counter()
+UNNEEDED = {UNNEEDED!r}
+_ssl_context = getattr(sys.modules.get("asyncdynamo._lean._http"), "_ssl_context", None)
+print(json.dumps({{
+    "imports": (_t1 - _t0) * 1000,
+    "models": (_t2 - _t1) * 1000,
+    "init": (_t3 - _t2) * 1000,
+    "first_request": (_t4 - _t3) * 1000,
+    "total": (_t4 - _t0) * 1000,
+    "unneeded": [m for m in UNNEEDED if m in sys.modules]
+    + (["ssl context"] if _ssl_context is not None else []),
+}}))
+"""
+
+_ASYNCDYNAMO = (
+    _PRELUDE
+    + """\
+TRANSPORT = sys.argv[3]
+from datetime import datetime
+from typing import Annotated
+from asyncdynamo import (
+    Config, LambdaConfig, Model, PartitionKey, TransportKind, lambda_handler,
+    new_lambda_optimized, run_in_lambda_loop,
+)
+_t1 = time.perf_counter()
+
+class Payment(Model):
+    __table__ = TABLE
+    pk: Annotated[str, PartitionKey]
+"""
+    + _FIELDS
+    + """\
+
+_t2 = time.perf_counter()
+config = Config(region="us-east-1", endpoint_url=URL, transport=TransportKind(TRANSPORT))
+db = run_in_lambda_loop(new_lambda_optimized(LambdaConfig(base_config=config)))
+db.pre_register_models(Payment)
+
+@lambda_handler
+async def handler(event, context):
+    return await db.with_lambda_timeout(context).get(Payment, event["pk"])
+
+class Context:
+    aws_request_id = "bench-1"
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+_t3 = time.perf_counter()
+payment = handler({"pk": "order#1"}, Context())
+assert payment is not None and payment.amount == 1250
+"""
+    + _REPORT
+)
+
+_PLAIN_MODEL = """\
+from datetime import datetime
+from pydantic import BaseModel
+_t1 = time.perf_counter()
+
+class Payment(BaseModel):
+    pk: str
+"""
+
+_AIOBOTOCORE = (
+    _PRELUDE
+    + """\
+import asyncio
+import aiobotocore.session
+"""
+    + _PLAIN_MODEL
+    + _FIELDS
+    + """\
+
+def plain(value):
+    (kind, raw), = value.items()
+    if kind == "M":
+        return {k: plain(v) for k, v in raw.items()}
+    if kind == "L":
+        return [plain(v) for v in raw]
+    return raw
+
+_t2 = time.perf_counter()
+loop = asyncio.new_event_loop()
+session = aiobotocore.session.get_session()
+client = loop.run_until_complete(
+    session.create_client("dynamodb", region_name="us-east-1", endpoint_url=URL).__aenter__()
+)
+_t3 = time.perf_counter()
+response = loop.run_until_complete(client.get_item(TableName=TABLE, Key={"pk": {"S": "order#1"}}))
+payment = Payment.model_validate({k: plain(v) for k, v in response["Item"].items()})
+assert payment.amount == 1250
+"""
+    + _REPORT
+)
+
+_BOTO3 = (
+    _PRELUDE
+    + """\
+import boto3
+"""
+    + _PLAIN_MODEL
+    + _FIELDS
+    + """\
+
+def plain(value):
+    (kind, raw), = value.items()
+    if kind == "M":
+        return {k: plain(v) for k, v in raw.items()}
+    if kind == "L":
+        return [plain(v) for v in raw]
+    return raw
+
+_t2 = time.perf_counter()
+client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=URL)
+_t3 = time.perf_counter()
+response = client.get_item(TableName=TABLE, Key={"pk": {"S": "order#1"}})
+payment = Payment.model_validate({k: plain(v) for k, v in response["Item"].items()})
+assert payment.amount == 1250
+"""
+    + _REPORT
+)
+
+STACKS: dict[str, tuple[str, list[str]]] = {
+    "asyncdynamo lean": (_ASYNCDYNAMO, ["lean"]),
+    "asyncdynamo aiobotocore": (_ASYNCDYNAMO, ["aiobotocore"]),
+    "aiobotocore": (_AIOBOTOCORE, []),
+    "boto3": (_BOTO3, []),
+}
+
+_WARM = (
+    """\
+import asyncio, json, sys, time
+from datetime import datetime
+from typing import Annotated
+from asyncdynamo import (
+    Config, LambdaConfig, LambdaRunner, Model, PartitionKey, TransportKind, new_lambda_optimized,
+)
+URL, TABLE, CALLS = sys.argv[1], sys.argv[2], int(sys.argv[3])
+
+class Payment(Model):
+    __table__ = TABLE
+    pk: Annotated[str, PartitionKey]
+"""
+    + _FIELDS
+    + """\
+
+class Context:
+    def __init__(self, n):
+        self.aws_request_id = f"bench-{n}"
+    def get_remaining_time_in_millis(self):
+        return 30000
+
+runner = LambdaRunner()
+config = Config(region="us-east-1", endpoint_url=URL, transport=TransportKind.LEAN)
+db = runner.run(new_lambda_optimized(LambdaConfig(base_config=config)))
+db.pre_register_models(Payment)
+
+async def noop(event, context):
+    return None
+
+async def via_view(event, context):
+    return await db.with_lambda_timeout(context).get(Payment, "order#1")
+
+async def direct_calls(n):
+    for _ in range(n):
+        await db.get(Payment, "order#1")
+
+def cpu_us(action, n):
+    start = time.process_time()
+    action(n)
+    return (time.process_time() - start) / n * 1e6
+
+def invoke_many(handler):
+    def run(n):
+        for i in range(n):
+            runner.invoke(handler, {}, Context(i))
+    return run
+
+runner.run(direct_calls(20))  # warm-up: connection, caches
+results = {
+    "runner, empty handler": cpu_us(invoke_many(noop), CALLS * 5),
+    "with_lambda_timeout(context)": cpu_us(
+        lambda n: [db.with_lambda_timeout(Context(i)) for i in range(n)], CALLS * 5),
+    "GetItem awaited directly": cpu_us(lambda n: runner.run(direct_calls(n)), CALLS),
+    "GetItem per invocation (runner + view)": cpu_us(invoke_many(via_view), CALLS),
+}
+results["runner + view overhead per invocation"] = (
+    results["GetItem per invocation (runner + view)"] - results["GetItem awaited directly"]
+)
+print(json.dumps(results))
+"""
+)
+
+
+def _child_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)  # compiled once, like the .pyc files Lambda gets
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
+    env.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",
+        AWS_REGION=REGION,
+        AWS_DEFAULT_REGION=REGION,
+        AWS_EC2_METADATA_DISABLED="true",
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        # What the Lambda runtime sets, so the handler sees a 1,024 MB function.
+        AWS_LAMBDA_FUNCTION_NAME="bench-cold-start",
+        AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024",
+        AWS_EXECUTION_ENV=f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
+    )
+    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        env.pop(name, None)
+    return env
+
+
+def _run_json(args: Sequence[str]) -> dict[str, object]:
+    completed = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=_child_env(), check=False
+    )
+    if completed.returncode != 0:
+        raise RuntimeError(f"benchmark process failed:\n{completed.stderr[-3000:]}")
+    result: dict[str, object] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
+
+
+def _script(source: str) -> str:
+    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
+        handle.write(source)
+    return handle.name
+
+
+def _seed(url: str) -> None:
+    import boto3
+
+    client = boto3.client(
+        "dynamodb",
+        region_name=REGION,
+        endpoint_url=url,
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_table(
+        TableName=TABLE,
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    client.put_item(TableName=TABLE, Item=ITEM)
+
+
+def _cold(url: str, repeats: int) -> list[dict[str, object]]:
+    rows: list[dict[str, object]] = []
+    medians: dict[str, dict[str, float]] = {}
+    unneeded: dict[str, list[str]] = {}
+    for stack, (source, extra) in STACKS.items():
+        path = _script(source)
+        try:
+            args = [path, url, TABLE, *extra]
+            first = _run_json(args)  # unmeasured: fills the bytecode and OS page caches
+            samples = [_run_json(args) for _ in range(repeats)]
+        finally:
+            os.unlink(path)
+        medians[stack] = {
+            phase: statistics.median(float(str(sample[phase])) for sample in samples)
+            for phase in PHASES
+        }
+        unneeded[stack] = [str(name) for name in first["unneeded"]]  # type: ignore[attr-defined]
+    base = medians["aiobotocore"]["total"]
+    for stack, phases in medians.items():
+        for phase in PHASES:
+            rows.append(
+                {
+                    "bench": "cold_start",
+                    "case": f"{stack}: {phase}",
+                    "value": round(phases[phase], 2),
+                    "unit": "ms",
+                    "ratio": round(phases[phase] / base, 3) if phase == "total" else None,
+                }
+            )
+    for stack in ("asyncdynamo lean",):
+        rows.append(
+            {
+                "bench": "cold_start",
+                "case": f"{stack}: unneeded imports",
+                "value": ", ".join(unneeded[stack]) or "none",
+                "unit": "",
+                "ratio": None,
+            }
+        )
+    return rows
+
+
+def _importtime(repeats: int) -> list[dict[str, object]]:
+    """asyncdynamo's import time on top of pydantic + asyncio, and its heaviest imports."""
+    statement = "import asyncio, pydantic; from pydantic import BaseModel; import asyncdynamo"
+    totals: list[float] = []
+    own: list[float] = []
+    heaviest: dict[str, float] = {}
+    for _ in range(repeats + 1):
+        completed = subprocess.run(
+            [sys.executable, "-X", "importtime", "-c", statement],
+            capture_output=True,
+            text=True,
+            env=_child_env(),
+            check=True,
+        )
+        subtree: list[tuple[str, int]] = []
+        for line in completed.stderr.splitlines():
+            fields = line.removeprefix("import time:").split("|")
+            if len(fields) != 3 or not fields[0].strip().isdigit():
+                continue
+            name = fields[2].rstrip()[1:]  # one space after the bar; more spaces mean nesting
+            if not name.startswith(" "):
+                subtree_done = name == "asyncdynamo"
+                if subtree_done:
+                    totals.append(int(fields[1]) / 1000)
+                    own.append(
+                        sum(t for n, t in subtree if n.startswith("asyncdynamo")) / 1000
+                        + int(fields[0]) / 1000
+                    )
+                    for n, t in subtree:
+                        heaviest[n] = max(heaviest.get(n, 0.0), t / 1000)
+                subtree = []
+            else:
+                subtree.append((name.strip(), int(fields[0].strip())))
+    rows: list[dict[str, object]] = [
+        {
+            "bench": "import",
+            "case": "asyncdynamo on top of pydantic + asyncio",
+            "value": round(statistics.median(totals[1:]), 2),
+            "unit": "ms",
+            "ratio": None,
+        },
+        {
+            "bench": "import",
+            "case": "asyncdynamo.* modules' own time",
+            "value": round(statistics.median(own[1:]), 2),
+            "unit": "ms",
+            "ratio": None,
+        },
+    ]
+    for name, ms in sorted(heaviest.items(), key=lambda item: -item[1])[:5]:
+        rows.append(
+            {
+                "bench": "import",
+                "case": f"  heaviest under it: {name}",
+                "value": round(ms, 2),
+                "unit": "ms",
+                "ratio": None,
+            }
+        )
+    return rows
+
+
+def _warm(url: str, calls: int) -> list[dict[str, object]]:
+    path = _script(_WARM)
+    try:
+        result = _run_json([path, url, TABLE, str(calls)])
+    finally:
+        os.unlink(path)
+    return [
+        {
+            "bench": "lambda_warm_cpu",
+            "case": case,
+            "value": round(float(str(value)), 1),
+            "unit": "us",
+            "ratio": None,
+        }
+        for case, value in result.items()
+    ]
+
+
+def run(quick: bool = False) -> list[dict[str, object]]:
+    """Measure the cold path, import time and warm runner overhead; one dict per figure.
+
+    Args:
+        quick: fewer processes and calls (a smoke run).
+
+    Returns:
+        Dicts with ``bench``, ``case``, ``value``, ``unit`` and ``ratio`` (cold totals only: to
+        plain aiobotocore's total in the same run).
+    """
+    repeats = 3 if quick else 9
+    calls = 50 if quick else 300
+    with moto_process() as url:
+        _seed(url)
+        rows = _cold(url, repeats)
+        rows += _importtime(repeats)
+        rows += _warm(url, calls)
+    return rows
+
+
+def _table(rows: Sequence[dict[str, object]]) -> str:
+    lines = [f"{'bench':<16} {'case':<52} {'value':>10} {'unit':<4} {'ratio':>6}"]
+    for row in rows:
+        ratio = "" if row["ratio"] is None else str(row["ratio"])
+        lines.append(
+            f"{row['bench']!s:<16} {row['case']!s:<52} {row['value']!s:>10} {row['unit']!s:<4} "
+            f"{ratio:>6}"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line entry: print the results as a table (or JSON with ``--json``)."""
+    parser = argparse.ArgumentParser(description="Lambda cold start and runner overhead")
+    parser.add_argument("--quick", action="store_true", help="fewer processes and calls")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    options = parser.parse_args(argv)
+    rows = run(quick=options.quick)
+    print(json.dumps(rows, indent=2) if options.json else _table(rows))
+
+
+if __name__ == "__main__":
+    main()
