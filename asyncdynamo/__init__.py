@@ -16,6 +16,7 @@ from ._errors import (
     ConnectionFailedError,
     CursorError,
     DeadlineExceededError,
+    DecryptionFailedError,
     ExpressionError,
     IdempotentParameterMismatchError,
     InternalServerError,
@@ -24,6 +25,7 @@ from ._errors import (
     ItemCollectionSizeLimitError,
     ItemNotFoundError,
     ItemTooLargeError,
+    KeyUnavailableError,
     LambdaTimeoutError,
     ModelDeclarationError,
     NoIndexForQueryError,
@@ -39,6 +41,7 @@ from ._errors import (
     ThrottlingError,
     TransactionCanceledError,
     TransactionConflictError,
+    TransactionFailedError,
     TransactionInProgressError,
     TransportError,
     UnprocessedItemsError,
@@ -74,7 +77,7 @@ from ._runner import LambdaContextLike, LambdaRunner, lambda_handler, run_in_lam
 from ._scan import ParallelScan, Scan
 from ._schema import BillingMode, Schema, SchemaReport, StreamView
 from ._spec import FieldSpec, IndexKind, IndexSpec, TableSpec
-from ._transact import Transaction, TransactionFailedError
+from ._transact import Transaction
 from ._transport import Transport
 from ._update import Update
 
@@ -100,6 +103,7 @@ __all__ = [
     "CredentialsProvider",
     "CursorError",
     "DeadlineExceededError",
+    "DecryptionFailedError",
     "Encrypted",
     "ExpressionError",
     "FieldSpec",
@@ -115,6 +119,7 @@ __all__ = [
     "ItemTooLargeError",
     "Key",
     "KeyRole",
+    "KeyUnavailableError",
     "LambdaConfig",
     "LambdaContextLike",
     "LambdaDB",

@@ -3,7 +3,10 @@
 DynamoDB may leave part of a batch unprocessed (throttling, partition limits). Those keys/items
 are retried with the DB's backoff (full jitter), bounded by the retry policy's attempts and by
 the current deadline; whatever is still left is raised as :class:`UnprocessedItemsError`
-carrying exactly the leftovers, so a caller can persist or retry them.
+carrying exactly the leftovers, so a caller can persist or retry them. A chunk whose request
+fails outright (throttled past the retry policy, a service error) does not stop the other
+chunks: its entries become leftovers too, and the error is the ``UnprocessedItemsError``'s
+cause. Only the caller's deadline passing is raised as itself.
 
 Batch writes cannot carry conditions. A versioned model's optimistic locking would therefore be
 bypassed silently, so ``batch_write`` refuses versioned models unless ``skip_version_check=True``
@@ -20,7 +23,13 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._client import current_deadline
 from ._codec import AttributeValue
-from ._errors import RequestLimitError, UnprocessedItemsError, UsageError
+from ._errors import (
+    AsyncDynamoError,
+    DeadlineExceededError,
+    RequestLimitError,
+    UnprocessedItemsError,
+    UsageError,
+)
 from ._item import from_item, key_from_values, key_of, to_item
 from ._model import Model, spec_of
 from ._pages import first_error
@@ -72,38 +81,55 @@ async def _drain(
     build: Callable[[Entries], dict[str, Any]],
     unprocessed: Callable[[dict[str, Any]], Entries],
     collect: Callable[[dict[str, Any]], None],
-) -> Entries:
-    """Send one chunk, resending what comes back unprocessed; return what is still left."""
+) -> tuple[Entries, AsyncDynamoError | None]:
+    """Send one chunk, resending what comes back unprocessed.
+
+    Returns what is still left, and the error that stopped it early, if one did: a request that
+    failed (after the client's own retries) processed nothing of what it carried, so its entries
+    are exactly the leftovers.
+    """
     retry = db.config.retry
     loop = asyncio.get_running_loop()
     attempt = 0
     while True:
-        response = await db.client.call(operation, build(pending))
+        try:
+            response = await db.client.call(operation, build(pending))
+        except DeadlineExceededError:
+            raise  # the caller's time is up: that is the error to report
+        except AsyncDynamoError as exc:
+            return pending, exc
         collect(response)
         pending = {t: list(v) for t, v in unprocessed(response).items() if v}
         if not pending:
-            return {}
+            return {}, None
         if attempt + 1 >= retry.max_attempts:
-            return pending
+            return pending, None
         delay = retry.backoff(attempt)
         deadline = current_deadline()
         if deadline is not None and loop.time() + delay >= deadline:
-            return pending  # sleeping would outlive the caller: report the leftovers instead
+            return pending, None  # sleeping would outlive the caller: report the leftovers
         await asyncio.sleep(delay)
         attempt += 1
 
 
+Run = Callable[[Entries], Awaitable[tuple[Entries, AsyncDynamoError | None]]]
+
+
 async def _run_chunks(
-    chunks: Sequence[Entries], concurrency: int, run: Callable[[Entries], Awaitable[Entries]]
-) -> Entries:
+    chunks: Sequence[Entries], concurrency: int, run: Run
+) -> tuple[Entries, AsyncDynamoError | None]:
+    """Run every chunk (one failing never stops the others); return leftovers and first error."""
     if concurrency < 1:
         raise UsageError(f"concurrency must be at least 1, got {concurrency}")
     leftovers: Entries = {}
+    errors: list[AsyncDynamoError] = []
     limit = asyncio.Semaphore(concurrency)
 
     async def one(chunk: Entries) -> None:
         async with limit:
-            left = await run(chunk)
+            left, error = await run(chunk)
+        if error is not None:
+            errors.append(error)
         for table, entries in left.items():
             leftovers.setdefault(table, []).extend(entries)
 
@@ -113,7 +139,26 @@ async def _run_chunks(
                 group.create_task(one(chunk))
     except ExceptionGroup as failure:
         raise first_error(failure) from None
-    return leftovers
+    return leftovers, (errors[0] if errors else None)
+
+
+def _give_up(
+    action: str,
+    total: int,
+    leftovers: Entries,
+    error: AsyncDynamoError | None,
+    partial: Sequence[Any] = (),
+) -> UnprocessedItemsError:
+    left = _count(leftovers)
+    because = f" ({type(error).__name__}: {error})" if error is not None else ""
+    failure = UnprocessedItemsError(
+        f"{action} gave up with {left} of {total} unprocessed{because}; they are in .unprocessed",
+        unprocessed=leftovers,
+        processed_count=total - left,
+        partial=partial,
+    )
+    failure.__cause__ = error
+    return failure
 
 
 def _chunks(entries: Sequence[tuple[str, dict[str, Any]]], size: int) -> list[Entries]:
@@ -165,19 +210,15 @@ async def batch_get(
                 item_identity(table, {f.attribute: raw[f.attribute] for f in spec.key_fields})
             ] = raw
 
-    async def run(chunk: Entries) -> Entries:
+    async def run(chunk: Entries) -> tuple[Entries, AsyncDynamoError | None]:
         return await _drain(db, "BatchGetItem", chunk, build, unprocessed, collect)
 
-    leftovers = await _run_chunks(_chunks(entries, MAX_BATCH_GET), concurrency, run)
+    chunks = _chunks(entries, MAX_BATCH_GET)
+    leftovers, error = await _run_chunks(chunks, concurrency, run)
+    items = [from_item(spec, found[i]) for i in ordered if i in found]
     if leftovers:
-        left = _count(leftovers)
-        raise UnprocessedItemsError(
-            f"batch_get gave up with {left} of {len(entries)} keys unprocessed; "
-            "they are in .unprocessed",
-            unprocessed=leftovers,
-            processed_count=len(entries) - left,
-        )
-    return [from_item(spec, found[i]) for i in ordered if i in found]
+        raise _give_up("batch_get", len(entries), leftovers, error, partial=items)
+    return items
 
 
 def _stamped(spec: TableSpec, item: Model, now: datetime, skip_version_check: bool) -> Model:
@@ -255,16 +296,10 @@ async def batch_write(
     def unprocessed(response: dict[str, Any]) -> Entries:
         return dict(response.get("UnprocessedItems") or {})
 
-    async def run(chunk: Entries) -> Entries:
+    async def run(chunk: Entries) -> tuple[Entries, AsyncDynamoError | None]:
         return await _drain(db, "BatchWriteItem", chunk, build, unprocessed, lambda _: None)
 
-    leftovers = await _run_chunks(_chunks(entries, MAX_BATCH_WRITE), concurrency, run)
+    leftovers, error = await _run_chunks(_chunks(entries, MAX_BATCH_WRITE), concurrency, run)
     if leftovers:
-        left = _count(leftovers)
-        raise UnprocessedItemsError(
-            f"batch_write gave up with {left} of {len(entries)} writes unprocessed; "
-            "they are in .unprocessed",
-            unprocessed=leftovers,
-            processed_count=len(entries) - left,
-        )
+        raise _give_up("batch_write", len(entries), leftovers, error)
     return stored

@@ -261,14 +261,23 @@ class DB:
         found: M = from_item(spec, raw)
         return found
 
-    def _target(self, target: M | type[M], key: tuple[Any, ...]) -> tuple[TableSpec, str, Any]:
+    def _target(
+        self, target: M | type[M], key: tuple[Any, ...], expected_version: int | None = None
+    ) -> tuple[TableSpec, str, Any, int | None]:
+        """Spec, table, wire key and the version to check for a class+key or an instance.
+
+        An instance of a versioned model brings its own version to check, unless the caller
+        gave ``expected_version`` explicitly.
+        """
         if isinstance(target, type):
             spec, table = self._spec(target)
-            return spec, table, key_from_values(spec, *key)
+            return spec, table, key_from_values(spec, *key), expected_version
         if key:
             raise UsageError("pass either a model instance or a model class with its key, not both")
         spec, table = self._spec(type(target))
-        return spec, table, key_of(spec, target)
+        if spec.version is not None and expected_version is None:
+            expected_version = int(getattr(target, spec.version.name))
+        return spec, table, key_of(spec, target), expected_version
 
     async def update(
         self,
@@ -287,9 +296,7 @@ class DB:
         ``create_if_missing``: otherwise :class:`ItemNotFoundError`. Versioned models get their
         version bumped; pass ``expected_version`` (or an instance) to also check it.
         """
-        spec, table, wire_key = self._target(target, key)
-        if not isinstance(target, type) and spec.version is not None and expected_version is None:
-            expected_version = int(getattr(target, spec.version.name))
+        spec, table, wire_key, expected_version = self._target(target, key, expected_version)
         write = prepare_update(
             spec,
             table,
@@ -316,9 +323,7 @@ class DB:
 
         A versioned instance (or ``expected_version``) makes the delete check the version.
         """
-        spec, table, wire_key = self._target(target, key)
-        if not isinstance(target, type) and spec.version is not None and expected_version is None:
-            expected_version = int(getattr(target, spec.version.name))
+        spec, table, wire_key, expected_version = self._target(target, key, expected_version)
         write = prepare_delete(
             spec, table, wire_key, condition=condition, expected_version=expected_version
         )

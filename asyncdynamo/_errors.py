@@ -19,6 +19,7 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   │   ├── VersionConflictError       optimistic locking: the stored version moved on
 │   │   └── ItemAlreadyExistsError     ``put`` (create) found an item under the same key
 │   ├── TransactionCanceledError       a transaction was cancelled (``.reasons`` per action)
+│   │   └── TransactionFailedError     ... with a typed cause per failed action (``.causes``)
 │   ├── TransactionConflictError       another transaction touched the item (retryable)
 │   ├── TransactionInProgressError     same ClientRequestToken still running (retryable)
 │   ├── IdempotentParameterMismatchError  a token was reused with different parameters
@@ -28,6 +29,8 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   ├── ServiceValidationError         DynamoDB rejected the request as malformed
 │   ├── AccessDeniedError              credentials lack permission, or are invalid/expired
 │   ├── ItemCollectionSizeLimitError   an LSI item collection is over 10 GB
+│   ├── DecryptionFailedError          KMS: ciphertext, key or encryption context do not match
+│   ├── KeyUnavailableError            KMS: the key is disabled or pending deletion
 │   └── InternalServerError            a 5xx from the service (retryable)
 ├── TransportError                     no usable answer came back (retryable)
 │   ├── ConnectionFailedError          connecting or sending failed
@@ -58,6 +61,7 @@ __all__ = [
     "ConnectionFailedError",
     "CursorError",
     "DeadlineExceededError",
+    "DecryptionFailedError",
     "ExpressionError",
     "IdempotentParameterMismatchError",
     "InternalServerError",
@@ -66,6 +70,7 @@ __all__ = [
     "ItemCollectionSizeLimitError",
     "ItemNotFoundError",
     "ItemTooLargeError",
+    "KeyUnavailableError",
     "LambdaTimeoutError",
     "ModelDeclarationError",
     "NoIndexForQueryError",
@@ -81,6 +86,7 @@ __all__ = [
     "ThrottlingError",
     "TransactionCanceledError",
     "TransactionConflictError",
+    "TransactionFailedError",
     "TransactionInProgressError",
     "TransportError",
     "UnprocessedItemsError",
@@ -251,6 +257,31 @@ class TransactionCanceledError(ServiceError):
         return tuple(i for i, reason in enumerate(self.reasons) if reason.failed)
 
 
+class TransactionFailedError(TransactionCanceledError):
+    """A cancelled transaction, with a typed cause for every action that failed.
+
+    ``causes[i]`` is ``None`` for actions that were fine, else the error that action alone
+    would have raised: a :class:`VersionConflictError` for a stale version in action 3 is
+    ``causes[3]``. ``reasons`` keeps the service's raw cancellation reasons.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        reasons: Sequence[CancellationReason],
+        causes: Sequence[AsyncDynamoError | None],
+        operation: str = "TransactWriteItems",
+    ) -> None:
+        super().__init__(message, reasons=reasons, operation=operation)
+        self.causes = tuple(causes)
+
+    @property
+    def failures(self) -> dict[int, AsyncDynamoError]:
+        """The failed actions' errors by action index."""
+        return {i: cause for i, cause in enumerate(self.causes) if cause is not None}
+
+
 class TransactionConflictError(ServiceError):
     retryable = True
 
@@ -291,6 +322,14 @@ class InternalServerError(ServiceError):
     retryable = True
 
 
+class DecryptionFailedError(ServiceError):
+    """KMS could not decrypt: the ciphertext, key or encryption context does not match."""
+
+
+class KeyUnavailableError(ServiceError):
+    """The KMS key is disabled or pending deletion."""
+
+
 # --- nothing usable came back -----------------------------------------------------------------
 
 
@@ -326,6 +365,7 @@ class UnprocessedItemsError(AsyncDynamoError):
     Attributes:
         unprocessed: per table name, the wire-format requests (writes) or keys (gets) left over.
         processed_count: how many items did succeed before giving up.
+        partial: for ``batch_get``, the models that were read before giving up.
     """
 
     retryable = True
@@ -336,10 +376,12 @@ class UnprocessedItemsError(AsyncDynamoError):
         *,
         unprocessed: Mapping[str, Sequence[Mapping[str, Any]]],
         processed_count: int = 0,
+        partial: Sequence[Any] = (),
     ) -> None:
         super().__init__(message)
         self.unprocessed = {table: list(items) for table, items in unprocessed.items()}
         self.processed_count = processed_count
+        self.partial = list(partial)
 
 
 class DeadlineExceededError(AsyncDynamoError, TimeoutError):
@@ -378,6 +420,18 @@ _BY_CODE: dict[str, type[ServiceError]] = {
     "ExpiredToken": AccessDeniedError,
     "InvalidClientTokenId": AccessDeniedError,
     "ItemCollectionSizeLimitExceededException": ItemCollectionSizeLimitError,
+    # Transaction cancellation reasons use these shorter codes.
+    "ThrottlingError": ThrottlingError,
+    "ValidationError": ServiceValidationError,
+    # KMS (envelope encryption)
+    "InvalidCiphertextException": DecryptionFailedError,
+    "IncorrectKeyException": DecryptionFailedError,
+    "NotFoundException": ResourceNotFoundError,
+    "DisabledException": KeyUnavailableError,
+    "KMSInvalidStateException": KeyUnavailableError,
+    "KeyUnavailableException": InternalServerError,
+    "DependencyTimeoutException": InternalServerError,
+    "KMSInternalException": InternalServerError,
     "InternalServerError": InternalServerError,
     "InternalFailure": InternalServerError,
     "ServiceUnavailable": InternalServerError,

@@ -234,10 +234,18 @@ def explain_condition_failure(
     write: PreparedWrite,
     error: ConditionalCheckFailedError | None,
     old_item: Mapping[str, Any] | None,
+    *,
+    operation: str | None = None,
 ) -> AsyncDynamoError:
-    """Turn a failed condition into the most specific error, using the old item if returned."""
+    """Turn a failed condition into the most specific error, using the old item if returned.
+
+    Args:
+        operation: the API call the write was part of (``TransactWriteItems``); defaults to the
+            write's own single-item operation.
+    """
     spec = write.spec
-    operation = write.operation if write.kind is not WriteKind.CHECK else "TransactWriteItems"
+    if operation is None:
+        operation = write.operation if write.kind is not WriteKind.CHECK else "TransactWriteItems"
     message = error.message if error is not None else "the condition of this action failed"
     if write.must_not_exist and old_item:
         if write.overwrite and write.expected_version is not None:

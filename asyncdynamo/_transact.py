@@ -27,6 +27,7 @@ from ._errors import (
     ConditionalCheckFailedError,
     RequestLimitError,
     TransactionCanceledError,
+    TransactionFailedError,
     UsageError,
     error_from_service,
 )
@@ -55,31 +56,6 @@ MAX_TRANSACTION_BYTES = 4 * 1024 * 1024
 MAX_TOKEN_LENGTH = 36
 
 
-class TransactionFailedError(TransactionCanceledError):
-    """A cancelled transaction, with a typed cause for every action that failed.
-
-    ``causes[i]`` is ``None`` for actions that were fine, else the error that action alone
-    would have raised: a :class:`VersionConflictError` for a stale version in action 3 is
-    ``causes[3]``. ``reasons`` keeps the service's raw cancellation reasons.
-    """
-
-    def __init__(
-        self,
-        message: str,
-        *,
-        reasons: Sequence[CancellationReason],
-        causes: Sequence[AsyncDynamoError | None],
-        operation: str = "TransactWriteItems",
-    ) -> None:
-        super().__init__(message, reasons=reasons, operation=operation)
-        self.causes = tuple(causes)
-
-    @property
-    def failures(self) -> dict[int, AsyncDynamoError]:
-        """The failed actions' errors by action index."""
-        return {i: cause for i, cause in enumerate(self.causes) if cause is not None}
-
-
 def _cause(write: PreparedWrite, reason: CancellationReason) -> AsyncDynamoError | None:
     if not reason.failed:
         return None
@@ -90,7 +66,7 @@ def _cause(write: PreparedWrite, reason: CancellationReason) -> AsyncDynamoError
     )
     error = error_from_service(code, reason.message, operation="TransactWriteItems")
     if isinstance(error, ConditionalCheckFailedError):
-        return explain_condition_failure(write, None, reason.item)
+        return explain_condition_failure(write, None, reason.item, operation="TransactWriteItems")
     return error
 
 
@@ -170,9 +146,7 @@ class Transaction:
         create_if_missing: bool = False,
     ) -> None:
         """Add an update (arguments as :meth:`DB.update`)."""
-        spec, table, wire_key = self._db._target(target, key)
-        if not isinstance(target, type) and spec.version is not None and expected_version is None:
-            expected_version = int(getattr(target, spec.version.name))
+        spec, table, wire_key, expected_version = self._db._target(target, key, expected_version)
         self._add(
             prepare_update(
                 spec,
@@ -195,9 +169,7 @@ class Transaction:
         expected_version: int | None = None,
     ) -> None:
         """Add a delete (arguments as :meth:`DB.delete`)."""
-        spec, table, wire_key = self._db._target(target, key)
-        if not isinstance(target, type) and spec.version is not None and expected_version is None:
-            expected_version = int(getattr(target, spec.version.name))
+        spec, table, wire_key, expected_version = self._db._target(target, key, expected_version)
         self._add(
             prepare_delete(
                 spec, table, wire_key, condition=condition, expected_version=expected_version
@@ -206,7 +178,7 @@ class Transaction:
 
     def check(self, target: M | type[M], /, *key: Any, condition: Condition) -> None:
         """Add a condition on an item that the transaction does not write."""
-        spec, table, wire_key = self._db._target(target, key)
+        spec, table, wire_key, _ = self._db._target(target, key)
         self._add(prepare_condition_check(spec, table, wire_key, condition))
 
     def request(self) -> dict[str, Any]:

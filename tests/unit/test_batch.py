@@ -11,6 +11,7 @@ from asyncdynamo import (
     ItemTooLargeError,
     Key,
     RetryPolicy,
+    ServiceValidationError,
     ThrottlingError,
     UnprocessedItemsError,
     UsageError,
@@ -112,10 +113,44 @@ async def test_batch_get_with_no_keys_sends_nothing() -> None:
     assert transport.calls == []
 
 
-async def test_a_failing_chunk_raises_its_error() -> None:
+async def test_failing_chunks_report_their_keys_as_unprocessed_with_the_cause() -> None:
     transport = FakeTransport(handler=lambda op, params: ThrottlingError("slow down"))
-    with pytest.raises(ThrottlingError):
+    with pytest.raises(UnprocessedItemsError) as caught:
         await fake_db(transport).batch_get(Note, [f"n{i}" for i in range(150)])
+    assert isinstance(caught.value.__cause__, ThrottlingError)
+    assert sum(len(keys) for keys in caught.value.unprocessed.values()) == 150
+    assert caught.value.processed_count == 0
+
+
+async def test_one_failing_write_chunk_does_not_hide_what_the_others_wrote() -> None:
+    def answer(operation: str, params: dict[str, Any]) -> Any:
+        items = params["RequestItems"]["notes"]
+        if any(w["PutRequest"]["Item"]["note_id"]["S"] == "n30" for w in items):
+            return ServiceValidationError("bad chunk", code="ValidationException")
+        return {}
+
+    transport = FakeTransport(handler=answer)
+    notes = [Note(note_id=f"n{i}") for i in range(60)]
+    with pytest.raises(UnprocessedItemsError) as caught:
+        await fake_db(transport).batch_write(puts=notes, concurrency=1)
+    left = [w["PutRequest"]["Item"]["note_id"]["S"] for w in caught.value.unprocessed["notes"]]
+    assert left == [f"n{i}" for i in range(25, 50)]
+    assert caught.value.processed_count == 35
+    assert isinstance(caught.value.__cause__, ServiceValidationError)
+
+
+async def test_batch_get_failure_keeps_the_items_it_did_read() -> None:
+    def answer(operation: str, params: dict[str, Any]) -> Any:
+        keys = params["RequestItems"]["notes"]["Keys"]
+        if len(keys) < 100:  # the second chunk fails, the first succeeds
+            return ThrottlingError("slow down")
+        return {"Responses": {"notes": [{"note_id": k["note_id"]} for k in keys]}}
+
+    transport = FakeTransport(handler=answer)
+    with pytest.raises(UnprocessedItemsError) as caught:
+        await fake_db(transport).batch_get(Note, [f"n{i}" for i in range(150)], concurrency=1)
+    assert len(caught.value.partial) == 100
+    assert caught.value.processed_count == 100
 
 
 # -- batch_write -------------------------------------------------------------------------------

@@ -13,6 +13,7 @@ from asyncdynamo._errors import (
     AccessDeniedError,
     ConditionalCheckFailedError,
     ConnectionFailedError,
+    DecryptionFailedError,
     InternalServerError,
     SerializationError,
     ServiceError,
@@ -215,8 +216,14 @@ def test_html_5xx_from_a_proxy_is_an_internal_server_error() -> None:
 
 def test_unknown_4xx_error_is_a_plain_service_error() -> None:
     with pytest.raises(ServiceError) as raised:
-        KMS.decode("Decrypt", json_response({"__type": "InvalidCiphertextException"}, 400))
+        KMS.decode("Decrypt", json_response({"__type": "SomethingNewException"}, 400))
     assert type(raised.value) is ServiceError
+    assert raised.value.code == "SomethingNewException"
+
+
+def test_kms_decryption_failure_is_typed() -> None:
+    with pytest.raises(DecryptionFailedError) as raised:
+        KMS.decode("Decrypt", json_response({"__type": "InvalidCiphertextException"}, 400))
     assert raised.value.code == "InvalidCiphertextException"
 
 
