@@ -174,8 +174,39 @@ def _top_kind(ph: Placeholders, operand: Any) -> ValueKind | None:
     return spec.kind
 
 
+class _Comparable:
+    """Comparison operators that build conditions (shared by paths and ``size()``)."""
+
+    __slots__ = ()
+
+    def __eq__(self, value: object) -> Compare:  # type: ignore[override]
+        return Compare("=", self._operand(), value)
+
+    def __ne__(self, value: object) -> Compare:  # type: ignore[override]
+        return Compare("<>", self._operand(), value)
+
+    def __lt__(self, value: Any) -> Compare:
+        return Compare("<", self._operand(), value)
+
+    def __le__(self, value: Any) -> Compare:
+        return Compare("<=", self._operand(), value)
+
+    def __gt__(self, value: Any) -> Compare:
+        return Compare(">", self._operand(), value)
+
+    def __ge__(self, value: Any) -> Compare:
+        return Compare(">=", self._operand(), value)
+
+    def between(self, low: Any, high: Any) -> Between:
+        return Between(self._operand(), low, high)
+
+    def _operand(self) -> Path | Size:
+        assert isinstance(self, Path | Size)
+        return self
+
+
 @dataclass(frozen=True, slots=True, eq=False)
-class Path:
+class Path(_Comparable):
     """A document path: a field, then map keys and list indexes."""
 
     elements: tuple[str | int, ...]
@@ -234,25 +265,6 @@ class Path:
         shorter = min(len(self.elements), len(other.elements))
         return self.elements[:shorter] == other.elements[:shorter]
 
-    # -- comparisons -------------------------------------------------------------------------
-    def __eq__(self, value: object) -> Compare:  # type: ignore[override]
-        return Compare("=", self, value)
-
-    def __ne__(self, value: object) -> Compare:  # type: ignore[override]
-        return Compare("<>", self, value)
-
-    def __lt__(self, value: Any) -> Compare:
-        return Compare("<", self, value)
-
-    def __le__(self, value: Any) -> Compare:
-        return Compare("<=", self, value)
-
-    def __gt__(self, value: Any) -> Compare:
-        return Compare(">", self, value)
-
-    def __ge__(self, value: Any) -> Compare:
-        return Compare(">=", self, value)
-
     def __hash__(self) -> int:
         return hash(self.elements)
 
@@ -261,9 +273,6 @@ class Path:
 
     def ne(self, value: Any) -> Compare:
         return Compare("<>", self, value)
-
-    def between(self, low: Any, high: Any) -> Between:
-        return Between(self, low, high)
 
     def is_in(self, values: Iterable[Any]) -> In:
         return In(self, tuple(values))
@@ -293,34 +302,13 @@ def attr(path: str | Path) -> Path:
 
 
 @dataclass(frozen=True, slots=True, eq=False)
-class Size:
+class Size(_Comparable):
     """``size(path)``: length of a string, binary, list, map or set; compare it with numbers."""
 
     path: Path
 
-    def __eq__(self, value: object) -> Compare:  # type: ignore[override]
-        return Compare("=", self, value)
-
-    def __ne__(self, value: object) -> Compare:  # type: ignore[override]
-        return Compare("<>", self, value)
-
-    def __lt__(self, value: Any) -> Compare:
-        return Compare("<", self, value)
-
-    def __le__(self, value: Any) -> Compare:
-        return Compare("<=", self, value)
-
-    def __gt__(self, value: Any) -> Compare:
-        return Compare(">", self, value)
-
-    def __ge__(self, value: Any) -> Compare:
-        return Compare(">=", self, value)
-
     def __hash__(self) -> int:
         return hash(("size", self.path.elements))
-
-    def between(self, low: Any, high: Any) -> Between:
-        return Between(self, low, high)
 
 
 Operand = Path | Size | Any
