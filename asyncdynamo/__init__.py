@@ -1,6 +1,8 @@
 """asyncdynamo: an asyncio-native DynamoDB framework with pydantic v2 models, built for Lambda."""
 
-from ._batch import Key
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
@@ -50,7 +52,6 @@ from ._errors import (
     error_from_service,
 )
 from ._expr import AttributeType, Condition, Path, attr
-from ._fan_out import PartnerResult
 from ._lambda import LambdaConfig, LambdaDB, new_lambda_optimized
 from ._lambda_env import LambdaEnvironment, is_lambda, lambda_environment
 from ._markers import (
@@ -69,17 +70,59 @@ from ._markers import (
     Version,
 )
 from ._model import Model, env_table_name, spec_of
-from ._multi_account import MultiAccountDB
-from ._pages import Page, ResultShape, TargetKind
-from ._partner_config import PartnerConfig, load_partners
-from ._query import Query, QueryPlan
 from ._runner import LambdaContextLike, LambdaRunner, lambda_handler, run_in_lambda_loop
-from ._scan import ParallelScan, Scan
-from ._schema import BillingMode, Schema, SchemaReport, StreamView
 from ._spec import FieldSpec, IndexKind, IndexSpec, TableSpec
-from ._transact import Transaction
 from ._transport import Transport
 from ._update import Update
+
+if _TYPE_CHECKING:
+    from ._batch import Key
+    from ._fan_out import PartnerResult
+    from ._multi_account import MultiAccountDB
+    from ._pages import Page, ResultShape, TargetKind
+    from ._partner_config import PartnerConfig, load_partners
+    from ._query import Query, QueryPlan
+    from ._scan import ParallelScan, Scan
+    from ._schema import BillingMode, Schema, SchemaReport, StreamView
+    from ._transact import Transaction
+
+# Imported on first use: a Lambda handler whose first request is a GetItem never pays for
+# queries, batches, transactions, schema management or partner accounts.
+_LAZY: dict[str, str] = {
+    "Key": "_batch",
+    "PartnerResult": "_fan_out",
+    "MultiAccountDB": "_multi_account",
+    "Page": "_pages",
+    "ResultShape": "_pages",
+    "TargetKind": "_pages",
+    "PartnerConfig": "_partner_config",
+    "load_partners": "_partner_config",
+    "Query": "_query",
+    "QueryPlan": "_query",
+    "ParallelScan": "_scan",
+    "Scan": "_scan",
+    "BillingMode": "_schema",
+    "Schema": "_schema",
+    "SchemaReport": "_schema",
+    "StreamView": "_schema",
+    "Transaction": "_transact",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'asyncdynamo' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"asyncdynamo.{module_name}"), name)
+    globals()[name] = value  # later lookups skip __getattr__
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
 
 __all__ = [
     "DB",

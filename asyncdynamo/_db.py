@@ -5,13 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from functools import cached_property
 from types import TracebackType
-from typing import Any, Literal, Self, TypeVar, overload
+from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
-from ._batch import Key, batch_get, batch_write
 from ._client import Client, ConsumedCapacity, track_capacity
 from ._config import Config, TransportKind
-from ._cursor import CursorCodec
 from ._errors import ConditionalCheckFailedError, ItemNotFoundError, UsageError
 from ._expr import Condition
 from ._item import from_item, key_from_values, key_of
@@ -25,13 +24,19 @@ from ._ops import (
     prepare_put,
     prepare_update,
 )
-from ._query import Query, new_query
-from ._scan import Scan, new_scan
-from ._schema import Schema
 from ._spec import TableSpec
-from ._transact import Transaction, transact_get
 from ._transport import Transport
 from ._update import Update
+
+if TYPE_CHECKING:
+    # Imported when first used (queries, batches, transactions, schema), not on the cold path
+    # of a handler whose first request is a GetItem.
+    from ._batch import Key
+    from ._cursor import CursorCodec
+    from ._query import Query
+    from ._scan import Scan
+    from ._schema import Schema
+    from ._transact import Transaction
 
 __all__ = ["DB", "create_transport"]
 
@@ -82,8 +87,13 @@ class DB:
         self._clock = clock
         self._closed = False
         self._cursors: CursorCodec | None = None
-        self.schema = Schema(self)
+
+    @cached_property
+    def schema(self) -> Schema:
         """Create, ensure, describe and delete the tables of this DB's models."""
+        from ._schema import Schema
+
+        return Schema(self)
 
     # -- lifecycle -------------------------------------------------------------------------------
     @property
@@ -343,6 +353,8 @@ class DB:
         # Without Config.cursor_secret the key is random per DB: cursors then only work within
         # this process (fine inside one invocation, not for cursors handed to API clients).
         if self._cursors is None:
+            from ._cursor import CursorCodec
+
             self._cursors = CursorCodec(self.config.cursor_secret)
         return self._cursors
 
@@ -355,12 +367,16 @@ class DB:
         page = await orders.page(size=20)         # Page[Order]; pass page.cursor for more
         ```
         """
+        from ._query import new_query
+
         spec, table = self._spec(model)
         query: Query[M] = new_query(self, spec, table)
         return query
 
     def scan(self, model: type[M]) -> Scan[M]:
         """A scan of ``model``'s table; ``.parallel(segments)`` for a concurrent one."""
+        from ._scan import new_scan
+
         spec, table = self._spec(model)
         scan: Scan[M] = new_scan(self, spec, table)
         return scan
@@ -384,6 +400,8 @@ class DB:
         Raises:
             UnprocessedItemsError: keys still unprocessed after every retry (``.unprocessed``).
         """
+        from ._batch import batch_get
+
         return await batch_get(self, model, keys, consistent=consistent, concurrency=concurrency)
 
     async def batch_write(
@@ -402,6 +420,8 @@ class DB:
         Raises:
             UnprocessedItemsError: writes still unprocessed after every retry (``.unprocessed``).
         """
+        from ._batch import batch_write
+
         return await batch_write(
             self,
             puts=puts,
@@ -416,6 +436,8 @@ class DB:
         Args:
             token: the ClientRequestToken (idempotency key); generated when not given.
         """
+        from ._transact import Transaction
+
         return Transaction(self, token=token)
 
     @overload
@@ -430,5 +452,7 @@ class DB:
         Returns:
             One entry per key, in order: the model, or ``None`` where no item exists.
         """
+        from ._transact import transact_get
+
         result: list[Any] = await transact_get(self, keys)
         return result

@@ -36,7 +36,6 @@ from ._lambda_env import (
 )
 from ._model import Model
 from ._runner import LambdaContextLike, begin_invocation, forget_invocations, invocation_count
-from ._schema import Schema
 from ._transport import Transport
 
 __all__ = ["LambdaConfig", "LambdaDB", "new_lambda_optimized"]
@@ -244,7 +243,7 @@ class _DeadlineView(LambdaDB):
         view.__dict__.update(parent.__dict__)
         view._parent = parent
         view._deadline = deadline
-        view.schema = Schema(view)  # schema calls go through the view's client too
+        view.__dict__.pop("schema", None)  # built lazily for the view: its calls use the deadline
         return view
 
     @property
