@@ -18,10 +18,10 @@ from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 from ._codec import AttributeValue
 from ._cursor import request_binding
 from ._errors import UsageError
-from ._expr import Condition, all_of
+from ._expr import Condition, Placeholders, all_of, render_condition
 from ._item import from_item
 from ._markers import Projection
-from ._ops import decode_projection
+from ._ops import decode_projection, projection_expression
 from ._spec import IndexKind, IndexSpec, TableSpec
 
 if TYPE_CHECKING:
@@ -340,3 +340,27 @@ def first_error(group: BaseExceptionGroup[Any]) -> BaseException:
     for other in leaves[1:]:
         first.add_note(f"a concurrent task also failed: {type(other).__name__}: {other}")
     return first
+
+
+def finish_read_params(
+    params: dict[str, Any],
+    ph: Placeholders,
+    state: ReadState,
+    filter_condition: Condition | None,
+    *,
+    count: bool,
+) -> dict[str, Any]:
+    """Add what Query and Scan requests share: filter, select/projection, consistency, names."""
+    if filter_condition is not None:
+        params["FilterExpression"] = render_condition(filter_condition, ph)
+    if count:
+        params["Select"] = "COUNT"
+    elif state.projection is not None:
+        params["ProjectionExpression"] = projection_expression(state.projection, ph)
+    if state.consistent:
+        params["ConsistentRead"] = True
+    if ph.names:
+        params["ExpressionAttributeNames"] = ph.names
+    if ph.values:
+        params["ExpressionAttributeValues"] = ph.values
+    return params

@@ -38,7 +38,6 @@ from ._expr import (
     all_of,
     render_condition,
 )
-from ._ops import projection_expression
 from ._pages import (
     Decoder,
     Reader,
@@ -47,6 +46,7 @@ from ._pages import (
     Target,
     TargetKind,
     dict_decoder,
+    finish_read_params,
     model_decoder,
     result_shape,
 )
@@ -344,21 +344,10 @@ class Query(Reader[T]):
         if target.index is not None:
             params["IndexName"] = target.index.name
         residual = [conditions[name] for name in selection.residual]
-        combined = all_of([*residual, state.filter])
-        if combined is not None:
-            params["FilterExpression"] = render_condition(combined, ph)
-        if count:
-            params["Select"] = "COUNT"
-        elif state.projection is not None:
-            params["ProjectionExpression"] = projection_expression(state.projection, ph)
         if state.descending:
             params["ScanIndexForward"] = False
-        if state.consistent:
-            params["ConsistentRead"] = True
-        if ph.names:
-            params["ExpressionAttributeNames"] = ph.names
-        if ph.values:
-            params["ExpressionAttributeValues"] = ph.values
+        combined = all_of([*residual, state.filter])
+        finish_read_params(params, ph, state, combined, count=count)
         return QueryPlan(
             table=state.table,
             index=target.index.name if target.index is not None else None,

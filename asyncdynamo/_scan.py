@@ -18,14 +18,14 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from ._errors import UsageError
-from ._expr import Placeholders, render_condition
-from ._ops import projection_expression
+from ._expr import Placeholders
 from ._pages import (
     Reader,
     ReadState,
     Target,
     TargetKind,
     dict_decoder,
+    finish_read_params,
     first_error,
     result_shape,
 )
@@ -79,19 +79,7 @@ class Scan(Reader[T]):
         params: dict[str, Any] = {"TableName": state.table}
         if target.index is not None:
             params["IndexName"] = target.index.name
-        if state.filter is not None:
-            params["FilterExpression"] = render_condition(state.filter, ph)
-        if count:
-            params["Select"] = "COUNT"
-        elif state.projection is not None:
-            params["ProjectionExpression"] = projection_expression(state.projection, ph)
-        if state.consistent:
-            params["ConsistentRead"] = True
-        if ph.names:
-            params["ExpressionAttributeNames"] = ph.names
-        if ph.values:
-            params["ExpressionAttributeValues"] = ph.values
-        return params
+        return finish_read_params(params, ph, state, state.filter, count=count)
 
 
 @dataclass(frozen=True, slots=True)
