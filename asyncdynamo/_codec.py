@@ -227,9 +227,9 @@ def serialize(value: Any) -> AttributeValue:
     if kind is int:
         return {"N": _int_text(value)}
     if kind is dict:
-        return _serialize_map(value)
+        return {"M": serialize_item(value)}
     if kind is list:
-        return {"L": [serialize(v) for v in value]}
+        return {"L": [{"S": v} if type(v) is str else serialize(v) for v in value]}
     if value is None:
         return {"NULL": True}
     if kind is Decimal:
