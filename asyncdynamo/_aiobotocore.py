@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import copy
-import functools
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -17,7 +16,7 @@ from aiobotocore.httpsession import AIOHTTPSession
 from aiobotocore.session import AioSession, get_session
 from botocore import exceptions as boto_errors
 from botocore import xform_name
-from botocore.httpsession import create_urllib3_context, get_cert_path
+from botocore.httpsession import create_urllib3_context
 
 from ._config import Config, CredentialsProvider
 from ._errors import (
@@ -53,39 +52,19 @@ def _refreshable(provider: CredentialsProvider) -> AioRefreshableCredentials:
     )
 
 
-@functools.cache
-def _verifying_context(ca_certs: str | None) -> ssl.SSLContext:
-    context: ssl.SSLContext = create_urllib3_context()
-    # botocore leaves hostname checks to urllib3; aiohttp relies on the context, so turn them on.
-    context.check_hostname = True
-    if ca_certs:
-        context.load_verify_locations(ca_certs, None, None)
-    return context
+class _HostnameCheckingSession(AIOHTTPSession):  # type: ignore[misc]
+    """aiobotocore's HTTP session with hostname verification on its TLS context.
 
-
-class _SharedTLSContextSession(AIOHTTPSession):  # type: ignore[misc]
-    """aiobotocore's HTTP session, loading the CA bundle once per process, not once per client.
-
-    Loading it costs ≈ 15–20 ms (even for http endpoints, where it is never used), which was most
-    of a partner's cold switch. An ``SSLContext`` is safe to share between connections. Client
-    certificates and proxies keep aiobotocore's own per-client path.
+    botocore's context factory leaves hostname checks to urllib3, but aiohttp relies on the
+    context alone; aiobotocore releases before 3.x then verify the chain but not the name.
+    Newer releases turn the check on themselves, and if the hook below is ever renamed upstream
+    this class simply falls back to aiobotocore's own behaviour.
     """
 
-    def _create_connector(self, proxy_url: str | None) -> Any:
-        try:
-            own_path = proxy_url or self._cert_file or not self._verify
-            limit, connector_args = self._max_pool_connections, self._connector_args
-        except AttributeError:  # an aiobotocore release that changed these internals
-            own_path = True
-        if own_path:
-            return super()._create_connector(proxy_url)
-        import aiohttp  # aiobotocore's own dependency, already imported by it
-
-        return aiohttp.TCPConnector(
-            limit=limit,
-            ssl=_verifying_context(get_cert_path(self._verify)),
-            **connector_args,
-        )
+    def _get_ssl_context(self) -> ssl.SSLContext:
+        context: ssl.SSLContext = create_urllib3_context()
+        context.check_hostname = True
+        return context
 
 
 def new_session() -> Any:
@@ -132,7 +111,7 @@ class AiobotocoreTransport:
             if self._closed:
                 raise ConfigurationError("this transport is closed")
             config = self._config
-            options = {"http_session_cls": _SharedTLSContextSession, **config.client_options}
+            options = {"http_session_cls": _HostnameCheckingSession, **config.client_options}
             aio_config = AioConfig(
                 retries={"total_max_attempts": 1, "mode": "standard"},
                 max_pool_connections=config.max_pool_connections,

@@ -1,4 +1,4 @@
-"""The aiobotocore transport verifies certificates on its shared TLS context."""
+"""The aiobotocore transport verifies certificates and hostnames."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 import pytest
 
 from asyncdynamo import Config, ConnectionFailedError, Credentials
-from asyncdynamo._aiobotocore import AiobotocoreTransport, _verifying_context
+from asyncdynamo._aiobotocore import AiobotocoreTransport, _HostnameCheckingSession
 from tests.unit.lean.lean_server import Server
 from tests.unit.lean.test_lean_tls import tls_server
 
 __all__ = ["tls_server"]  # the fixture, re-used from the lean TLS tests
 
 
-def test_shared_context_requires_certificates_and_hostnames() -> None:
-    context = _verifying_context(None)
+def test_tls_context_requires_certificates_and_hostnames() -> None:
+    context = _HostnameCheckingSession._get_ssl_context(None)  # type: ignore[arg-type]
     assert context.verify_mode is ssl.CERT_REQUIRED
     assert context.check_hostname
 
