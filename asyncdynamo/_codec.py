@@ -134,7 +134,7 @@ _BYTES_TYPES = frozenset({bytes, bytearray})
 
 
 def _serialize_list(value: list[Any] | tuple[Any, ...]) -> AttributeValue:
-    return {"L": [serialize(v) for v in value]}
+    return {"L": [{"S": v} if type(v) is str else serialize(v) for v in value]}
 
 
 def _serialize_map(value: Mapping[Any, Any]) -> AttributeValue:
@@ -157,7 +157,8 @@ def serialize_item(item: Mapping[str, Any]) -> dict[str, AttributeValue]:
         elif kind is Decimal:
             out[key] = {"N": _check_decimal(value)}
         else:
-            out[key] = serialize(value)
+            encoder = _EXACT.get(kind)
+            out[key] = encoder(value) if encoder is not None else serialize(value)
     return out
 
 
@@ -187,7 +188,7 @@ def _serialize_int(value: int) -> AttributeValue:
 
 
 def _serialize_bytes(value: bytes | bytearray) -> AttributeValue:
-    return {"B": bytes(value)}
+    return {"B": value if type(value) is bytes else bytes(value)}
 
 
 def _serialize_none(value: None) -> AttributeValue:
@@ -228,16 +229,6 @@ def serialize(value: Any) -> AttributeValue:
         return {"N": _int_text(value)}
     if kind is dict:
         return {"M": serialize_item(value)}
-    if kind is list:
-        return {"L": [{"S": v} if type(v) is str else serialize(v) for v in value]}
-    if value is None:
-        return {"NULL": True}
-    if kind is Decimal:
-        return {"N": _check_decimal(value)}
-    if kind is bool:
-        return {"BOOL": value}
-    if kind is bytes:
-        return {"B": value}
     encoder = _EXACT.get(kind)
     if encoder is not None:
         return encoder(value)
