@@ -7,6 +7,7 @@ from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
+from ._error_table import error_from_service
 from ._errors import (
     AccessDeniedError,
     AssumeRoleFailedError,
@@ -49,7 +50,6 @@ from ._errors import (
     UnprocessedItemsError,
     UsageError,
     VersionConflictError,
-    error_from_service,
 )
 from ._expr import AttributeType, Condition, Path, attr
 from ._lambda import LambdaConfig, LambdaDB, new_lambda_optimized

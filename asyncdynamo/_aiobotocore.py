@@ -19,11 +19,11 @@ from botocore import xform_name
 from botocore.httpsession import create_urllib3_context
 
 from ._config import Config, CredentialsProvider
+from ._error_table import error_from_service
 from ._errors import (
     ConfigurationError,
     ConnectionFailedError,
     RequestTimeoutError,
-    error_from_service,
 )
 
 __all__ = ["AiobotocoreTransport", "new_session"]

@@ -92,7 +92,6 @@ __all__ = [
     "UnprocessedItemsError",
     "UsageError",
     "VersionConflictError",
-    "error_from_service",
 ]
 
 
@@ -391,107 +390,6 @@ class DeadlineExceededError(AsyncDynamoError, TimeoutError):
         super().__init__(message)
         self.operation = operation
         self.remaining = remaining
-
-
-# --- the one translation table ------------------------------------------------------------------
-
-_BY_CODE: dict[str, type[ServiceError]] = {
-    "ConditionalCheckFailedException": ConditionalCheckFailedError,
-    "TransactionCanceledException": TransactionCanceledError,
-    "TransactionConflictException": TransactionConflictError,
-    "TransactionInProgressException": TransactionInProgressError,
-    "IdempotentParameterMismatchException": IdempotentParameterMismatchError,
-    "ProvisionedThroughputExceededException": ThrottlingError,
-    "ThrottlingException": ThrottlingError,
-    "Throttling": ThrottlingError,
-    "RequestLimitExceeded": ThrottlingError,
-    "LimitExceededException": ThrottlingError,
-    "ResourceNotFoundException": ResourceNotFoundError,
-    "TableNotFoundException": ResourceNotFoundError,
-    "ResourceInUseException": ResourceInUseError,
-    "ValidationException": ServiceValidationError,
-    "SerializationException": ServiceValidationError,
-    "AccessDeniedException": AccessDeniedError,
-    "AccessDenied": AccessDeniedError,
-    "UnrecognizedClientException": AccessDeniedError,
-    "InvalidSignatureException": AccessDeniedError,
-    "MissingAuthenticationTokenException": AccessDeniedError,
-    "ExpiredTokenException": AccessDeniedError,
-    "ExpiredToken": AccessDeniedError,
-    "InvalidClientTokenId": AccessDeniedError,
-    "ItemCollectionSizeLimitExceededException": ItemCollectionSizeLimitError,
-    # Transaction cancellation reasons use these shorter codes.
-    "ThrottlingError": ThrottlingError,
-    "ValidationError": ServiceValidationError,
-    # KMS (envelope encryption)
-    "InvalidCiphertextException": DecryptionFailedError,
-    "IncorrectKeyException": DecryptionFailedError,
-    "NotFoundException": ResourceNotFoundError,
-    "DisabledException": KeyUnavailableError,
-    "KMSInvalidStateException": KeyUnavailableError,
-    "KeyUnavailableException": InternalServerError,
-    "DependencyTimeoutException": InternalServerError,
-    "KMSInternalException": InternalServerError,
-    "InternalServerError": InternalServerError,
-    "InternalFailure": InternalServerError,
-    "ServiceUnavailable": InternalServerError,
-    "ServiceUnavailableException": InternalServerError,
-}
-
-
-def _reasons(raw: Any) -> list[CancellationReason]:
-    reasons: list[CancellationReason] = []
-    for entry in raw or ():
-        if not isinstance(entry, Mapping):
-            continue
-        reasons.append(
-            CancellationReason(
-                code=str(entry.get("Code", "None")),
-                message=str(entry.get("Message", "") or ""),
-                item=entry.get("Item"),
-            )
-        )
-    return reasons
-
-
-def error_from_service(
-    code: str,
-    message: str,
-    *,
-    operation: str,
-    status: int | None = None,
-    body: Mapping[str, Any] | None = None,
-) -> ServiceError:
-    """Build the typed error for a service error response.
-
-    Both transports call this (and only this) to turn an error answer into an exception, so the
-    mapping from service codes to classes lives in one place.
-
-    Args:
-        code: the error code, with any ``namespace#`` prefix already removed or not.
-        message: the service's message.
-        operation: the API operation name.
-        status: the HTTP status code.
-        body: the parsed error document (for ``Item`` / ``CancellationReasons``).
-    """
-    code = code.rsplit("#", 1)[-1]
-    body = body or {}
-    cls = _BY_CODE.get(code)
-    if cls is None:
-        cls = InternalServerError if status is not None and status >= 500 else ServiceError
-    if cls is ConditionalCheckFailedError:
-        return ConditionalCheckFailedError(
-            message, item=body.get("Item"), code=code, operation=operation, status=status
-        )
-    if cls is TransactionCanceledError:
-        return TransactionCanceledError(
-            message,
-            reasons=_reasons(body.get("CancellationReasons")),
-            code=code,
-            operation=operation,
-            status=status,
-        )
-    return cls(message, code=code, operation=operation, status=status)
 
 
 class LambdaTimeoutError(DeadlineExceededError):

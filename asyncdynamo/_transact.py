@@ -21,6 +21,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ._batch import Key, item_identity
+from ._error_table import error_from_service
 from ._errors import (
     AsyncDynamoError,
     CancellationReason,
@@ -29,7 +30,6 @@ from ._errors import (
     TransactionCanceledError,
     TransactionFailedError,
     UsageError,
-    error_from_service,
 )
 from ._expr import Condition
 from ._item import from_item, item_size
@@ -59,12 +59,7 @@ MAX_TOKEN_LENGTH = 36
 def _cause(write: PreparedWrite, reason: CancellationReason) -> AsyncDynamoError | None:
     if not reason.failed:
         return None
-    # Reason codes are the exception codes without their suffix; the one translation table
-    # in _errors maps them to classes.
-    code = (
-        reason.code if reason.code.endswith(("Exception", "Error")) else f"{reason.code}Exception"
-    )
-    error = error_from_service(code, reason.message, operation="TransactWriteItems")
+    error = error_from_service(reason.code, reason.message, operation="TransactWriteItems")
     if isinstance(error, ConditionalCheckFailedError):
         return explain_condition_failure(write, None, reason.item, operation="TransactWriteItems")
     return error

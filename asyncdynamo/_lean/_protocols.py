@@ -19,7 +19,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from asyncdynamo._errors import ConnectionFailedError, SerializationError, error_from_service
+from asyncdynamo._error_table import error_from_service
+from asyncdynamo._errors import ConnectionFailedError, SerializationError
 from asyncdynamo._lean._http import Response
 
 if TYPE_CHECKING:
