@@ -19,6 +19,7 @@ import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._client import current_deadline
@@ -63,10 +64,14 @@ class Key(Generic[M]):
 
 def item_identity(table: str, key: Mapping[str, AttributeValue]) -> Hashable:
     """A hashable identity of one item (table + key), to find duplicates before sending."""
-    parts = []
+    parts: list[tuple[str, str, Any]] = []
     for name, value in sorted(key.items()):
         ((tag, raw),) = value.items()
-        parts.append((name, tag, bytes(raw) if tag == "B" else raw))
+        if tag == "N":
+            # DynamoDB normalises numbers: 1, 1.0 and 1E+0 are one key (and come back as "1").
+            parts.append((name, tag, Decimal(raw)))
+        else:
+            parts.append((name, tag, bytes(raw) if tag == "B" else raw))
     return (table, tuple(parts))
 
 

@@ -182,12 +182,13 @@ class Client:
                 operation=operation,
                 remaining=remaining,
             )
+        timeout = asyncio.timeout_at(deadline)
         try:
-            async with asyncio.timeout_at(deadline):
+            async with timeout:
                 return await self.transport.call(operation, params)
         except TimeoutError as exc:
-            if isinstance(exc, AsyncDynamoError):
-                raise
+            if isinstance(exc, AsyncDynamoError) or not timeout.expired():
+                raise  # the transport's own error (translated or not), not the deadline
             raise DeadlineExceededError(
                 f"{operation} cancelled at the deadline", operation=operation, remaining=0.0
             ) from exc

@@ -55,6 +55,7 @@ async def fan_out(
     Each partner runs under the earliest of ``lambda_deadline``, the context's deadline and its
     own ``per_partner_timeout``; whatever it raises (an ``Exception``) becomes its result.
     Cancellation is not an outcome: cancelling the caller cancels every task and propagates.
+    (A partner whose operation awaited something cancelled by someone else gets an error result.)
     """
     if concurrency < 1:
         raise ConfigurationError("fan_out concurrency must be at least 1")
@@ -73,8 +74,19 @@ async def fan_out(
                     per_partner_timeout,
                     lambda_deadline,
                 )
-            except Exception as exc:  # this partner's outcome; CancelledError is not caught
+            except Exception as exc:  # this partner's outcome
                 results[partner_id] = PartnerResult(partner_id, error=exc)
+            except asyncio.CancelledError as exc:
+                task = asyncio.current_task()
+                if task is None or task.cancelling():
+                    raise  # the caller (or the task group) cancelled us: not an outcome
+                # Something the operation awaited was cancelled by someone else: this partner
+                # failed, and the task group must not lose the others' results over it.
+                error = AsyncDynamoError(
+                    f"fan_out({partner_id}) was cancelled inside the operation"
+                )
+                error.__cause__ = exc
+                results[partner_id] = PartnerResult(partner_id, error=error)
             else:
                 results[partner_id] = PartnerResult(partner_id, value=value)
 

@@ -12,6 +12,7 @@ from ._spec import FieldSpec, TableSpec, ValueKind
 
 __all__ = [
     "MAX_ITEM_BYTES",
+    "check_index_key",
     "encode_field",
     "from_item",
     "item_size",
@@ -48,17 +49,21 @@ def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
 
 def to_item(spec: TableSpec, instance: Any) -> dict[str, AttributeValue]:
     """Encode a model instance as a DynamoDB item, checking keys and the 400 KB limit."""
-    data = instance.model_dump(mode="python", by_alias=False, round_trip=True)
+    # By alias: nested models are then stored the way pydantic validates them when read back
+    # (and the way an update's serialize() stores them); top-level keys map back to fields.
+    data = instance.model_dump(mode="python", by_alias=True, round_trip=True)
     item: dict[str, AttributeValue] = {}
     index_keys = _index_key_names(spec)
     for name, value in data.items():
-        field = spec.fields.get(name)
+        field = spec.by_dump_key.get(name)
         if field is None:
             continue
         if value is None and field.attribute in index_keys:
             continue  # sparse index: absent, since a NULL index key is rejected by DynamoDB
         encoded = encode_field(field, value)
         if encoded is not None:
+            if field.attribute in index_keys:
+                check_index_key(spec, field, encoded)
             item[field.attribute] = encoded
     for key_field in spec.key_fields:
         _check_key_value(spec, key_field, item.get(key_field.attribute))
@@ -93,6 +98,16 @@ def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
     for field in spec.set_fields:
         data.setdefault(field.validation_key, set())
     return spec.model.model_validate(data)
+
+
+def check_index_key(spec: TableSpec, field: FieldSpec, value: AttributeValue) -> None:
+    """DynamoDB rejects an empty string or binary as a secondary-index key value."""
+    ((tag, raw),) = value.items()
+    if tag in ("S", "B") and not raw:
+        raise InvalidKeyError(
+            f"{spec.model.__name__}.{field.name} is an index key; DynamoDB rejects empty key "
+            "values (use None to leave the item out of the index)"
+        )
 
 
 def _check_key_value(spec: TableSpec, field: FieldSpec, value: AttributeValue | None) -> None:

@@ -239,6 +239,11 @@ class _DeadlineView(LambdaDB):
     def of(cls, parent: LambdaDB, deadline: float) -> _DeadlineView:
         # Not __init__: the view shares the parent's state (config, table-name cache, client)
         # instead of building its own, so creating one per invocation costs a dict copy.
+        if isinstance(parent, _DeadlineView):
+            # A view of a view keeps the earlier deadline, for whole methods (waits between
+            # requests) and for `deadline`, not only for each request.
+            deadline = min(deadline, parent._deadline)
+            parent = parent._parent
         view = cls.__new__(cls)
         view.__dict__.update(parent.__dict__)
         view._parent = parent

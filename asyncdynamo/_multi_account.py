@@ -303,6 +303,8 @@ class MultiAccountDB:
         else:
             remaining = int(context.get_remaining_time_in_millis()) / 1000
             deadline = asyncio.get_running_loop().time() + remaining
+        if self._deadline is not None and (deadline is None or self._deadline < deadline):
+            deadline = self._deadline  # a view of a view keeps the earlier deadline
         view = MultiAccountDB.__new__(MultiAccountDB)
         view.base = base
         view._state = self._state

@@ -117,6 +117,8 @@ class PartnerCredentials:
         self._mandatory_at = datetime.min.replace(tzinfo=UTC)
         self._retry_at = datetime.min.replace(tzinfo=UTC)
         self._inflight: asyncio.Task[Credentials] | None = None
+        # Every refresh not finished yet, the in-flight one and any an invalidation detached.
+        self._tasks: set[asyncio.Task[Credentials]] = set()
         self._closed = False
         # Bumped by invalidate(): a refresh that started before it must not bring back what it
         # replaced.
@@ -140,7 +142,10 @@ class PartnerCredentials:
         Raises:
             AssumeRoleFailedError: STS refused (or could not be reached) and no cached
                 credentials are usable any more.
-            DeadlineExceededError: the caller's deadline passed while waiting for STS.
+            DeadlineExceededError: the caller's deadline passed while waiting for STS. (A shared
+                refresh cut short by the deadline of the caller that started it is tried again
+                for a waiter with time left.)
+            ConfigurationError: the source was closed, also while this caller waited.
         """
         current = self._current
         if current is not None:
@@ -174,16 +179,46 @@ class PartnerCredentials:
             return current
 
     async def _shared_refresh(self) -> Credentials:
-        if self._closed:
-            raise ConfigurationError(f"the credential source of {self._name!r} is closed")
-        task = self._inflight
-        if task is None:
-            # The task copies this caller's context, so the AssumeRole call runs under this
-            # caller's deadline (the Client reads it from a contextvar).
-            task = asyncio.create_task(self._refresh(), name=f"assume-role:{self._name}")
-            task.add_done_callback(self._finished)
-            self._inflight = task
-        deadline = current_deadline()
+        while True:
+            if self._closed:
+                raise ConfigurationError(f"the credential source of {self._name!r} is closed")
+            task = self._inflight
+            mine = task is None
+            if task is None:
+                # The task copies this caller's context, so the AssumeRole call runs under this
+                # caller's deadline (the Client reads it from a contextvar).
+                task = asyncio.create_task(self._refresh(), name=f"assume-role:{self._name}")
+                task.add_done_callback(self._finished)
+                self._inflight = task
+                self._tasks.add(task)
+            deadline = current_deadline()
+            try:
+                return await self._wait(task, deadline)
+            except DeadlineExceededError as exc:
+                # The refresh ran under the deadline of the caller that started it; a waiter that
+                # joined it with time left asks again under its own deadline instead.
+                refresh_cut_short = task.done() and task.exception() is exc
+                loop = asyncio.get_running_loop()
+                if mine or not refresh_cut_short:
+                    raise
+                if deadline is not None and deadline <= loop.time():
+                    raise
+            except asyncio.CancelledError:
+                current = asyncio.current_task()
+                if not task.cancelled() or (current is not None and current.cancelling()):
+                    raise  # this caller was cancelled: propagate
+                # The shared refresh was cancelled (aclose), not this caller.
+                if self._closed:
+                    raise ConfigurationError(
+                        f"the credential source of {self._name!r} was closed while assuming "
+                        "the role"
+                    ) from None
+                raise AssumeRoleUnavailableError(
+                    f"assuming the role of {self._name or 'the partner'} was cancelled",
+                    partner_id=self._name,
+                ) from None
+
+    async def _wait(self, task: asyncio.Task[Credentials], deadline: float | None) -> Credentials:
         # shield: a waiter that gives up (its own deadline, cancellation) does not cancel the
         # refresh the other waiters are sharing.
         if deadline is None:
@@ -201,6 +236,7 @@ class PartnerCredentials:
             ) from exc
 
     def _finished(self, task: asyncio.Task[Credentials]) -> None:
+        self._tasks.discard(task)
         if self._inflight is task:
             self._inflight = None
         if not task.cancelled():
@@ -243,15 +279,18 @@ class PartnerCredentials:
         self._generation += 1
         self._current = None
         self._advisory_at = self._mandatory_at = datetime.min.replace(tzinfo=UTC)
+        # A refresh in flight started before the invalidation: its waiters keep it, but later
+        # callers start a new one rather than receive credentials from before.
+        self._inflight = None
 
     async def aclose(self) -> None:
         """Cancel a refresh in flight and forget the credentials."""
         self._closed = True
         self.invalidate()
-        task, self._inflight = self._inflight, None
-        if task is not None and not task.done():
+        tasks = [task for task in self._tasks if not task.done()]
+        for task in tasks:
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def assume_role(sts: Client, partner: PartnerConfig) -> Credentials:

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import inspect
 import logging
-from collections.abc import Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 
 from ._errors import LambdaTimeoutError, UsageError
@@ -53,10 +54,15 @@ _invocations = 0
 _last_request_id: str | None = None
 
 
-def begin_invocation(request_id: str | None) -> None:
-    """Note that an invocation started (the same ``request_id`` twice counts once)."""
+def begin_invocation(request_id: str | None, *, new: bool = False) -> None:
+    """Note that an invocation started.
+
+    The same ``request_id`` twice in a row counts once (``with_lambda_timeout`` notes the
+    invocation the runner already counted), unless ``new``: the runner knows each call is a new
+    invocation, and Lambda retries a failed asynchronous invocation with the same request id.
+    """
     global _invocations, _last_request_id
-    if request_id is not None and request_id == _last_request_id:
+    if not new and request_id is not None and request_id == _last_request_id:
         return
     _invocations += 1
     _last_request_id = request_id
@@ -154,7 +160,9 @@ class LambdaRunner:
         """
         self._check_not_nested()
         loop = self.loop
-        begin_invocation(_request_id(context) or f"asyncdynamo-local-{invocation_count() + 1}")
+        begin_invocation(
+            _request_id(context) or f"asyncdynamo-local-{invocation_count() + 1}", new=True
+        )
         before = asyncio.all_tasks(loop)
         try:
             return loop.run_until_complete(self._bounded(handler, event, context))
@@ -169,13 +177,13 @@ class LambdaRunner:
     ) -> T:
         remaining_time = getattr(context, "get_remaining_time_in_millis", None)
         if remaining_time is None:
-            return await handler(event, context)  # local runs without a context: no deadline
+            return await _start(handler, event, context)  # local runs: no deadline
         loop = asyncio.get_running_loop()
         deadline = loop.time() + int(remaining_time()) / 1000 - self.handler_buffer
         timeout = asyncio.timeout_at(deadline)
         try:
             async with timeout:
-                return await handler(event, context)
+                return await _start(handler, event, context)
         except TimeoutError as exc:
             if not timeout.expired() or isinstance(exc, LambdaTimeoutError):
                 raise  # the handler's own error, unchanged
@@ -222,6 +230,17 @@ class LambdaRunner:
         self._cancel_leftovers(loop, set())
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+def _start(handler: Callable[[E, C], Coroutine[Any, Any, T]], event: E, context: C) -> Awaitable[T]:
+    awaitable = handler(event, context)
+    if not inspect.isawaitable(awaitable):
+        name = getattr(handler, "__qualname__", repr(handler))
+        raise UsageError(
+            f"{name} returned {type(awaitable).__name__}, not an awaitable: the asyncdynamo "
+            "Lambda runner runs `async def handler(event, context)` functions"
+        )
+    return awaitable
 
 
 _PROCESS_RUNNER: LambdaRunner | None = None

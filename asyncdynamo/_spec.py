@@ -63,6 +63,7 @@ class FieldSpec:
     kind: ValueKind
     optional: bool
     validation_key: str
+    dump_key: str = ""
     omit_empty: bool = False
     is_ttl: bool = False
     is_version: bool = False
@@ -108,6 +109,8 @@ class TableSpec:
     updated_at: FieldSpec | None = None
     encrypted: tuple[FieldSpec, ...] = ()
     set_fields: tuple[FieldSpec, ...] = field(default=())
+    # Fields by the key ``model_dump(by_alias=True)`` gives them (their serialization alias).
+    by_dump_key: Mapping[str, FieldSpec] = field(default_factory=dict)
 
     @property
     def key_fields(self) -> tuple[FieldSpec, ...]:
@@ -290,6 +293,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         kind=kind,
         optional=optional,
         validation_key=alias or name,
+        dump_key=info.serialization_alias or info.alias or name,
         omit_empty=any(isinstance(m, OmitEmpty) for m in markers),
         is_ttl=is_ttl,
         is_version=is_version,
@@ -376,6 +380,7 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
         updated_at=_single(owner, "UpdatedAt", [s for s in fields.values() if s.is_updated_at]),
         encrypted=encrypted,
         set_fields=tuple(s for s in fields.values() if s.kind is ValueKind.SET),
+        by_dump_key=types.MappingProxyType({s.dump_key: s for s in fields.values()}),
     )
 
 

@@ -14,9 +14,10 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from ._codec import serialize
+from ._codec import AttributeValue, serialize
 from ._errors import ExpressionError, SerializationError
 from ._expr import MAX_EXPRESSION_BYTES, Path, Placeholders, attr
+from ._item import check_index_key
 from ._spec import ValueKind
 
 __all__ = ["Update", "UpdateAction", "UpdateOp", "render_update"]
@@ -159,6 +160,14 @@ def _is_index_key(ph: Placeholders, path: Path) -> bool:
     )
 
 
+def _check_index_value(
+    ph: Placeholders, path: Path, stored: AttributeValue, index_key: bool
+) -> None:
+    field = ph.field_of(path) if index_key else None
+    if field is not None and ph.spec is not None:
+        check_index_key(ph.spec, field, stored)
+
+
 def _check_nullable(ph: Placeholders, path: Path, value: Any) -> None:
     if value is not None or len(path.elements) != 1:
         return
@@ -193,14 +202,18 @@ def _render_action(
     if op is UpdateOp.SET:
         _check_nullable(ph, path, action.value)
         # A NULL index key is rejected by DynamoDB; like to_item, store a missing key (sparse).
-        sparse = action.value is None and _is_index_key(ph, path)
+        index_key = _is_index_key(ph, path)
+        sparse = action.value is None and index_key
         stored = None if sparse else ph.encode_stored(path, action.value)
         if stored is None:  # an empty set or an omit-empty field: stored as absent
             clauses["REMOVE"].append(target)
         else:
+            _check_index_value(ph, path, stored, index_key)
             clauses["SET"].append(f"{target} = {ph.value(stored)}")
     elif op is UpdateOp.SET_IF_NOT_EXISTS:
-        value = ph.value(ph.encode(path, action.value))
+        encoded = ph.encode(path, action.value)
+        _check_index_value(ph, path, encoded, _is_index_key(ph, path))
+        value = ph.value(encoded)
         clauses["SET"].append(f"{target} = if_not_exists({target}, {value})")
     elif op is UpdateOp.INCREMENT:
         if isinstance(action.value, bool) or action.value is None:

@@ -149,3 +149,22 @@ async def test_capacity_is_requested_and_recorded_only_while_tracking() -> None:
     assert transport.calls[1][1]["ReturnConsumedCapacity"] == "INDEXES"
     assert (used.write_units, used.read_units, used.calls) == (1.0, 0.5, 2)
     assert used.by_table == {"t": 1.5}
+
+
+async def test_a_transports_own_timeout_error_is_not_reported_as_the_deadline() -> None:
+    transport = Scripted(TimeoutError("socket read timed out"))
+    client = Client(transport, RetryPolicy(max_attempts=1))
+    deadline = asyncio.get_running_loop().time() + 60
+    with deadline_scope(deadline), pytest.raises(TimeoutError) as raised:
+        await client.call("GetItem", {"TableName": "t"})
+    assert not isinstance(raised.value, DeadlineExceededError)
+
+
+async def test_cancellation_is_never_retried() -> None:
+    transport = Scripted(asyncio.CancelledError(), {"Item": {}})
+    sleeps = Sleeps()
+    client = Client(transport, RetryPolicy(max_attempts=5), sleep=sleeps)
+    with pytest.raises(asyncio.CancelledError):
+        await client.call("GetItem", {"TableName": "t"})
+    assert len(transport.calls) == 1
+    assert sleeps.delays == []

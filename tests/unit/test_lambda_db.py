@@ -326,6 +326,13 @@ async def test_nested_views_keep_the_earlier_deadline() -> None:
             await view.get(Note, "n1")
 
 
+async def test_a_nested_view_reports_and_applies_the_earlier_deadline() -> None:
+    db = lambda_db(FakeTransport())
+    first = db.with_lambda_timeout(LambdaContext(timeout=1))
+    nested = first.with_lambda_timeout(LambdaContext(timeout=60))
+    assert nested.deadline == first.deadline
+
+
 async def test_closing_a_view_leaves_the_shared_client_open() -> None:
     transport = FakeTransport()
     db = lambda_db(transport)

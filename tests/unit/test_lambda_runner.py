@@ -16,6 +16,7 @@ from asyncdynamo import (
     lambda_handler,
     run_in_lambda_loop,
 )
+from asyncdynamo._runner import invocation_count
 from asyncdynamo.lambda_testing import LambdaContext, LocalLambda, reset_lambda_process
 from tests.unit.test_lambda_fakes import FakeTransport, lambda_db, never_answers
 
@@ -179,3 +180,42 @@ def test_the_decorator_uses_the_process_wide_loop() -> None:
     assert function.invoke({}) is init_loop
     assert function.invoke({}) is init_loop
     assert handler.__wrapped__ is not None  # type: ignore[attr-defined]
+
+
+def test_a_retry_with_the_same_request_id_on_a_warm_container_is_warm(
+    runner: LambdaRunner,
+) -> None:
+    # Lambda retries a failed asynchronous invocation with the same aws_request_id.
+    async def handler(event: str, context: Any) -> bool:
+        warm = invocation_count() > 1
+        if event == "fail":
+            raise PaymentDeclinedError(event)
+        return warm
+
+    entry_point = runner.wrap(handler)
+    with pytest.raises(PaymentDeclinedError):
+        entry_point("fail", LambdaContext(aws_request_id="req-1"))
+    assert entry_point("retry", LambdaContext(aws_request_id="req-1")) is True
+
+
+@pytest.mark.parametrize("error", [KeyboardInterrupt, SystemExit])
+def test_base_exceptions_propagate_and_the_loop_stays_usable(
+    runner: LambdaRunner, error: type[BaseException]
+) -> None:
+    async def handler(event: str, context: Any) -> str:
+        if event == "stop":
+            raise error()
+        return event
+
+    entry_point = runner.wrap(handler)
+    with pytest.raises(error):
+        entry_point("stop", LambdaContext())
+    assert entry_point("next", LambdaContext()) == "next"
+
+
+def test_a_handler_that_is_not_async_is_refused_clearly(runner: LambdaRunner) -> None:
+    def handler(event: str, context: Any) -> str:
+        return event
+
+    with pytest.raises(UsageError, match="async def"):
+        runner.invoke(handler, "e", LambdaContext())  # type: ignore[arg-type]

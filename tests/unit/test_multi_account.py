@@ -271,6 +271,12 @@ async def test_partner_dbs_in_a_fan_out_carry_the_lambda_deadline(mdb: MultiAcco
     assert {r.value for r in results.values()} == {view.deadline}
 
 
+async def test_a_view_of_a_view_keeps_the_earlier_deadline(mdb: MultiAccountDB) -> None:
+    first = mdb.with_lambda_timeout(FakeContext(remaining_ms=1_000))
+    nested = first.with_lambda_timeout(FakeContext(remaining_ms=60_000))
+    assert nested.deadline == first.deadline
+
+
 async def test_cancelling_a_fan_out_cancels_every_partner_and_propagates(
     mdb: MultiAccountDB,
 ) -> None:
@@ -296,6 +302,24 @@ async def test_cancelling_a_fan_out_cancels_every_partner_and_propagates(
     with pytest.raises(asyncio.CancelledError):
         await fan_out
     assert sorted(cancelled) == ["acme", "globex"]
+
+
+async def test_a_partner_cancelled_from_inside_still_gets_a_result(mdb: MultiAccountDB) -> None:
+    # Not the caller's cancellation: the partner's operation awaited something that was
+    # cancelled elsewhere. The other partners' results must not be lost.
+    abandoned: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+
+    async def operation(partner_id: str, partner_db: LambdaDB) -> str:
+        if partner_id == "globex":
+            abandoned.cancel()
+            await abandoned
+        return partner_id
+
+    results = await mdb.fan_out(["acme", "globex"], operation)
+
+    assert results["acme"].value == "acme"
+    assert results["globex"].error is not None
+    assert isinstance(results["globex"].error.__cause__, asyncio.CancelledError)
 
 
 @pytest.mark.parametrize(

@@ -14,6 +14,7 @@ from asyncdynamo import (
     AccessDeniedError,
     AssumeRoleFailedError,
     AssumeRoleUnavailableError,
+    ConfigurationError,
     Credentials,
     DeadlineExceededError,
     PartnerConfig,
@@ -271,7 +272,7 @@ async def test_credentials_that_expire_too_soon_are_refused(
         await source()
 
 
-async def test_closing_cancels_a_refresh_in_flight(
+async def test_closing_cancels_a_refresh_in_flight_and_fails_its_waiters_clearly(
     source: PartnerCredentials, sts: FakeAssume
 ) -> None:
     sts.gate = asyncio.Event()
@@ -280,8 +281,80 @@ async def test_closing_cancels_a_refresh_in_flight(
 
     await source.aclose()
 
-    with pytest.raises(asyncio.CancelledError):
+    # The waiter was not cancelled: it gets an error it can handle, not a CancelledError.
+    with pytest.raises(ConfigurationError, match="closed"):
         await pending
+    assert not pending.cancelled()
+
+
+async def test_waiters_still_get_credentials_when_the_first_caller_is_cancelled(
+    source: PartnerCredentials, sts: FakeAssume
+) -> None:
+    sts.gate = asyncio.Event()
+    first = asyncio.create_task(source())
+    await sts.started.wait()
+    second = asyncio.create_task(source())
+    await asyncio.sleep(0)  # let the second caller join the refresh in flight
+
+    first.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await first
+    sts.gate.set()
+
+    assert (await second).access_key_id == "AKIA1"
+    assert sts.calls == 1
+
+
+async def test_callers_after_an_invalidation_do_not_get_credentials_from_before_it(
+    source: PartnerCredentials, sts: FakeAssume
+) -> None:
+    sts.gate = asyncio.Event()
+    before = asyncio.create_task(source())
+    await sts.started.wait()
+
+    source.invalidate()
+    after = asyncio.create_task(source())
+    await asyncio.sleep(0)  # let it start (or, wrongly, join the stale refresh)
+    sts.gate.set()
+
+    stale = await before
+    fresh = await after
+    assert sts.calls == 2  # the caller after the invalidation assumed the role again
+    assert fresh is not stale
+    assert source.current is fresh
+
+
+async def test_a_refresh_cut_short_by_its_starters_deadline_is_retried_for_a_patient_waiter(
+    clock: FakeClock,
+) -> None:
+    # STS hangs on the first AssumeRole and answers the second; the caller that started the
+    # refresh has a short deadline, the one that joined it has none.
+    hang = asyncio.Event()
+    joined = asyncio.Event()
+
+    class SlowThenFineSts(ScriptedSts):
+        async def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+            if not self.params:
+                self.params.append(dict(params))
+                joined.set()
+                await hang.wait()
+            return await super().call(operation, params)
+
+    sts = SlowThenFineSts(answer(expiration=clock() + timedelta(hours=1)))
+    sts_client = Client(sts, RetryPolicy(max_attempts=1))
+    source = PartnerCredentials(lambda: assume_role(sts_client, ACME), clock=clock, name="acme")
+
+    async def hurried() -> Credentials:
+        with deadline_scope(asyncio.get_running_loop().time() + 0.05):
+            return await source()
+
+    starter = asyncio.create_task(hurried())
+    await joined.wait()
+    patient = asyncio.create_task(source())
+
+    with pytest.raises(DeadlineExceededError):
+        await starter
+    assert (await patient).access_key_id == "ASIA1"
 
 
 # --- the AssumeRole call and its errors ---------------------------------------------------------
