@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import binascii
 import contextlib
 import copy
 import ssl
@@ -50,6 +51,22 @@ def _refreshable(provider: CredentialsProvider) -> AioRefreshableCredentials:
         refresh_using=refresh,
         method="asyncdynamo-provider",
     )
+
+
+def _check_dynamodb_crc32(response_dict: dict[str, Any], **_: Any) -> None:
+    # botocore only uses DynamoDB's x-amz-crc32 to decide whether to retry; with its retries off
+    # (ours run instead) a damaged body would be parsed and returned. Fail it, retryably.
+    expected = response_dict["headers"].get("x-amz-crc32")
+    body = response_dict.get("body")
+    if (
+        isinstance(expected, str)
+        and expected.isdigit()
+        and isinstance(body, bytes)
+        and binascii.crc32(body) != int(expected)
+    ):
+        raise ConnectionFailedError(
+            f"response body failed its CRC32 check (x-amz-crc32: {expected})"
+        )
 
 
 class _HostnameCheckingSession(AIOHTTPSession):  # type: ignore[misc]
@@ -136,7 +153,10 @@ class AiobotocoreTransport:
             else:  # aioboto3.Session
                 creator = session.client(self._service, **kwargs)
             stack = contextlib.AsyncExitStack()
-            self._client = await stack.enter_async_context(creator)
+            client = await stack.enter_async_context(creator)
+            if self._service == "dynamodb":
+                client.meta.events.register("before-parse.dynamodb", _check_dynamodb_crc32)
+            self._client = client
             self._stack = stack
             return self._client
 

@@ -272,20 +272,32 @@ class DB:
         return found
 
     def _target(
-        self, target: M | type[M], key: tuple[Any, ...], expected_version: int | None = None
+        self,
+        target: M | type[M],
+        key: tuple[Any, ...],
+        expected_version: int | None = None,
+        *,
+        skip_version_check: bool = False,
     ) -> tuple[TableSpec, str, Any, int | None]:
         """Spec, table, wire key and the version to check for a class+key or an instance.
 
         An instance of a versioned model brings its own version to check, unless the caller
-        gave ``expected_version`` explicitly.
+        gave ``expected_version`` explicitly. A versioned model addressed by class and key needs
+        ``expected_version``, or ``skip_version_check=True`` to say a blind write is intended.
         """
         if isinstance(target, type):
             spec, table = self._spec(target)
+            if spec.version is not None and expected_version is None and not skip_version_check:
+                raise UsageError(
+                    f"{target.__name__} is versioned: pass expected_version=..., or the instance "
+                    "you read, so the write checks it; or skip_version_check=True for a blind "
+                    "write (the version is still bumped)"
+                )
             return spec, table, key_from_values(spec, *key), expected_version
         if key:
             raise UsageError("pass either a model instance or a model class with its key, not both")
         spec, table = self._spec(type(target))
-        if spec.version is not None and expected_version is None:
+        if spec.version is not None and expected_version is None and not skip_version_check:
             expected_version = int(getattr(target, spec.version.name))
         return spec, table, key_of(spec, target), expected_version
 
@@ -298,15 +310,20 @@ class DB:
         condition: Condition | None = None,
         expected_version: int | None = None,
         create_if_missing: bool = False,
+        skip_version_check: bool = False,
     ) -> M:
         """Apply ``changes`` to one item atomically and return the item as now stored.
 
         ``target`` is a model class followed by the key values, or a model instance (whose key,
         and version for a versioned model, are used). The item must exist unless
-        ``create_if_missing``: otherwise :class:`ItemNotFoundError`. Versioned models get their
-        version bumped; pass ``expected_version`` (or an instance) to also check it.
+        ``create_if_missing``: otherwise :class:`ItemNotFoundError`. A versioned model's
+        version is checked (the instance's, or ``expected_version``) and bumped in the same
+        request; ``skip_version_check=True`` bumps it without checking (e.g. an atomic
+        ``increment`` that does not depend on what was read).
         """
-        spec, table, wire_key, expected_version = self._target(target, key, expected_version)
+        spec, table, wire_key, expected_version = self._target(
+            target, key, expected_version, skip_version_check=skip_version_check
+        )
         write = prepare_update(
             spec,
             table,
@@ -328,12 +345,16 @@ class DB:
         *key: Any,
         condition: Condition | None = None,
         expected_version: int | None = None,
+        skip_version_check: bool = False,
     ) -> M | None:
         """Delete one item; return it as it was, or ``None`` if there was none.
 
-        A versioned instance (or ``expected_version``) makes the delete check the version.
+        A versioned model's version is checked (the instance's, or ``expected_version``)
+        unless ``skip_version_check=True``.
         """
-        spec, table, wire_key, expected_version = self._target(target, key, expected_version)
+        spec, table, wire_key, expected_version = self._target(
+            target, key, expected_version, skip_version_check=skip_version_check
+        )
         write = prepare_delete(
             spec, table, wire_key, condition=condition, expected_version=expected_version
         )

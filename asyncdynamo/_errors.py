@@ -36,6 +36,7 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   ├── ConnectionFailedError          connecting or sending failed
 │   └── RequestTimeoutError            the service did not answer in time
 ├── ItemNotFoundError                  ``get(..., required=True)`` found nothing (``.key``)
+├── ItemDecodeError                    a stored item does not validate as its model (``.item``)
 ├── UnprocessedItemsError              a batch left items unprocessed after every retry
 ├── AssumeRoleFailedError              STS refused a partner's role (``.partner_id``, ``.role_arn``)
 │   └── AssumeRoleUnavailableError     STS throttled, failed or was unreachable (retryable)
@@ -68,6 +69,7 @@ __all__ = [
     "InvalidKeyError",
     "ItemAlreadyExistsError",
     "ItemCollectionSizeLimitError",
+    "ItemDecodeError",
     "ItemNotFoundError",
     "ItemTooLargeError",
     "KeyUnavailableError",
@@ -356,6 +358,21 @@ class ItemNotFoundError(AsyncDynamoError, LookupError):
         super().__init__(message)
         self.model = model
         self.key = dict(key)
+
+
+class ItemDecodeError(AsyncDynamoError, ValueError):
+    """An item read from DynamoDB does not validate as its model (the stored data and the model
+    disagree: an old item shape, a manual edit, a nested projection that cuts a model in half).
+
+    Attributes:
+        model: the model class name.
+        item: the wire-format item (or projected attributes) that failed.
+    """
+
+    def __init__(self, message: str, *, model: str, item: Mapping[str, Any]) -> None:
+        super().__init__(message)
+        self.model = model
+        self.item = dict(item)
 
 
 class UnprocessedItemsError(AsyncDynamoError):

@@ -6,8 +6,10 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import ValidationError as PydanticValidationError
+
 from ._codec import AttributeValue, deserialize, serialize
-from ._errors import InvalidKeyError, ItemTooLargeError, SerializationError
+from ._errors import InvalidKeyError, ItemDecodeError, ItemTooLargeError, SerializationError
 from ._spec import FieldSpec, TableSpec, ValueKind
 
 __all__ = [
@@ -97,7 +99,14 @@ def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
             data[field.validation_key] = deserialize(value)
     for field in spec.set_fields:
         data.setdefault(field.validation_key, set())
-    return spec.model.model_validate(data)
+    try:
+        return spec.model.model_validate(data)
+    except PydanticValidationError as exc:
+        raise ItemDecodeError(
+            f"a stored {spec.model.__name__} item does not match the model: {exc}",
+            model=spec.model.__name__,
+            item=item,
+        ) from exc
 
 
 def check_index_key(spec: TableSpec, field: FieldSpec, value: AttributeValue) -> None:

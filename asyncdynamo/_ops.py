@@ -14,6 +14,7 @@ from enum import StrEnum
 from typing import Any
 
 from pydantic import TypeAdapter
+from pydantic import ValidationError as PydanticValidationError
 
 from ._codec import AttributeValue, deserialize
 from ._errors import (
@@ -21,6 +22,7 @@ from ._errors import (
     ConditionalCheckFailedError,
     ExpressionError,
     ItemAlreadyExistsError,
+    ItemDecodeError,
     ItemNotFoundError,
     UsageError,
     VersionConflictError,
@@ -340,7 +342,15 @@ def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> di
             info = spec.model.model_fields[field.name]
             adapter = TypeAdapter(info.annotation)
             _ADAPTERS[(spec.model, field.name)] = adapter
-        out[field.name] = adapter.validate_python(deserialize(raw))
+        try:
+            out[field.name] = adapter.validate_python(deserialize(raw))
+        except PydanticValidationError as exc:
+            raise ItemDecodeError(
+                f"{spec.model.__name__}.{field.name} as stored does not validate (a nested "
+                f"projection returns part of a value; project the whole field): {exc}",
+                model=spec.model.__name__,
+                item=item,
+            ) from exc
     return out
 
 

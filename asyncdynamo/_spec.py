@@ -276,7 +276,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
             f"{owner}.{name}: TTL needs a datetime (or int epoch seconds) field, "
             f"not {annotation!r}; change its type to datetime | None"
         )
-    if is_version and annotation is not int:
+    if is_version and (annotation is not int or optional):
         raise ModelDeclarationError(
             f"{owner}.{name}: Version needs an int field (e.g. `version: Annotated[int, Version]"
             f" = 0`), not {annotation!r}"

@@ -139,9 +139,12 @@ class Transaction:
         condition: Condition | None = None,
         expected_version: int | None = None,
         create_if_missing: bool = False,
+        skip_version_check: bool = False,
     ) -> None:
         """Add an update (arguments as :meth:`DB.update`)."""
-        spec, table, wire_key, expected_version = self._db._target(target, key, expected_version)
+        spec, table, wire_key, expected_version = self._db._target(
+            target, key, expected_version, skip_version_check=skip_version_check
+        )
         self._add(
             prepare_update(
                 spec,
@@ -162,9 +165,12 @@ class Transaction:
         *key: Any,
         condition: Condition | None = None,
         expected_version: int | None = None,
+        skip_version_check: bool = False,
     ) -> None:
         """Add a delete (arguments as :meth:`DB.delete`)."""
-        spec, table, wire_key, expected_version = self._db._target(target, key, expected_version)
+        spec, table, wire_key, expected_version = self._db._target(
+            target, key, expected_version, skip_version_check=skip_version_check
+        )
         self._add(
             prepare_delete(
                 spec, table, wire_key, condition=condition, expected_version=expected_version
@@ -173,7 +179,8 @@ class Transaction:
 
     def check(self, target: M | type[M], /, *key: Any, condition: Condition) -> None:
         """Add a condition on an item that the transaction does not write."""
-        spec, table, wire_key, _ = self._db._target(target, key)
+        # A check carries only the caller's condition, so it needs no version.
+        spec, table, wire_key, _ = self._db._target(target, key, skip_version_check=True)
         self._add(prepare_condition_check(spec, table, wire_key, condition))
 
     def request(self) -> dict[str, Any]:

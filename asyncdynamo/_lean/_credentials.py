@@ -59,6 +59,13 @@ def _refresh_at(credentials: Credentials) -> float:
     return credentials.expiration.timestamp() - REFRESH_BEFORE
 
 
+def _usable(credentials: Credentials, now: float) -> bool:
+    # Known to be safe to sign with for a while yet, though due for a refresh. Frozen botocore
+    # credentials carry no expiration, so they never qualify.
+    expiration = credentials.expiration
+    return expiration is not None and now < expiration.timestamp() - USABLE_UNTIL
+
+
 async def fetch_container_credentials(
     url: str, *, token: str | None, connect_timeout: float, read_timeout: float
 ) -> Credentials:
@@ -134,6 +141,10 @@ class CredentialResolver:
         self._cached: Credentials | None = None
         self._refresh_at = 0.0
         self._lock = asyncio.Lock()
+        # Refresh attempts so far, and how the last one failed: callers that queued behind an
+        # attempt share its outcome instead of each trying again in turn.
+        self._attempts = 0
+        self._failure: Exception | None = None
         self._botocore: Any = None
 
     async def get(self) -> Credentials:
@@ -148,24 +159,35 @@ class CredentialResolver:
         if self._config.credentials is not None:
             return self._config.credentials
         cached = self._cached
-        if cached is not None and time.time() < self._refresh_at:
-            return cached
+        if cached is not None:
+            now = time.time()
+            if now < self._refresh_at:
+                return cached
+            if self._lock.locked() and _usable(cached, now):
+                return cached  # an early refresh is under way: do not queue behind it
+        attempts = self._attempts
         async with self._lock:  # single flight: one refresh, every waiter gets its result
             cached = self._cached
-            if cached is not None and time.time() < self._refresh_at:
+            now = time.time()
+            if cached is not None and now < self._refresh_at:
                 return cached
+            if self._attempts != attempts:  # an attempt ended while this caller waited
+                if cached is not None and _usable(cached, now):
+                    return cached
+                if self._failure is not None:
+                    raise self._failure
             if self._source is None:
                 self._source = self._pick_source()
+            self._failure = None
             try:
                 credentials, refresh_at = await self._source()
-            except Exception:
-                if (
-                    cached is not None
-                    and cached.expiration is not None
-                    and time.time() < cached.expiration.timestamp() - USABLE_UNTIL
-                ):
+            except Exception as exc:
+                self._failure = exc
+                if cached is not None and _usable(cached, time.time()):
                     return cached  # a failed early refresh is not fatal yet
                 raise
+            finally:
+                self._attempts += 1
             self._cached, self._refresh_at = credentials, refresh_at
             return credentials
 

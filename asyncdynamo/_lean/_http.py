@@ -72,32 +72,76 @@ class _ProtocolError(Exception):
     """The peer's bytes are not HTTP/1.x as we understand it."""
 
 
+class _CountingReader(asyncio.StreamReader):
+    """A StreamReader that counts the bytes that arrived and the bytes read out of it.
+
+    ``received`` tells whether any byte of a response arrived (then a request must never be
+    re-sent); ``received - consumed`` is what is buffered but unread (then the connection must
+    not carry another request: those bytes would be taken for its response). Only
+    ``readuntil`` and ``readexactly`` are counted: reading to EOF ends the connection anyway.
+    """
+
+    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
+        super().__init__(limit=limit, loop=loop)
+        self.received = 0
+        self.consumed = 0
+
+    def feed_data(self, data: Any) -> None:
+        self.received += len(data)
+        super().feed_data(data)
+
+    async def readuntil(self, separator: Any = b"\n") -> bytes:
+        data = await super().readuntil(separator)
+        self.consumed += len(data)
+        return data
+
+    async def readexactly(self, n: int) -> bytes:
+        data = await super().readexactly(n)
+        self.consumed += len(data)
+        return data
+
+
 class _Connection:
     __slots__ = ("reader", "writer")
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: _CountingReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
 
     @property
     def usable(self) -> bool:
-        # A server that closed an idle connection has (usually) delivered the EOF by now.
+        # A server that closed an idle connection has (usually) delivered the EOF by now; bytes
+        # nobody asked for mean the peer and we disagree about where a response ends.
+        reader = self.reader
         return not (
-            self.reader.at_eof() or self.writer.is_closing() or self.reader.exception() is not None
+            reader.at_eof()
+            or self.writer.is_closing()
+            or reader.exception() is not None
+            or reader.received != reader.consumed
         )
 
     def close(self) -> None:
         self.writer.close()
 
 
+def _is_decimal(text: str) -> bool:
+    # str.isdigit() also accepts "²" and other digits int() refuses.
+    return text.isascii() and text.isdigit()
+
+
 def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     lines = head[:-4].decode("latin-1").split("\r\n")
     version, _, rest = lines[0].partition(" ")
     code = rest[:3]
-    if not version.startswith("HTTP/1.") or not code.isdigit():
+    if not version.startswith("HTTP/1.") or not _is_decimal(code):
         raise _ProtocolError(f"malformed status line {lines[0][:80]!r}")
     headers: dict[str, str] = {}
+    name = ""
     for line in lines[1:]:
+        if line[:1] in (" ", "\t") and name:
+            # obs-fold (RFC 9112 5.2): the line continues the previous value, joined by a space.
+            headers[name] = f"{headers[name]} {line.strip()}".rstrip()
+            continue
         name, sep, value = line.partition(":")
         if not sep:
             raise _ProtocolError(f"malformed header line {line[:80]!r}")
@@ -111,15 +155,18 @@ def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     return int(code), headers, keep_alive
 
 
+_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
+
+
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
     chunks: list[bytes] = []
     while True:
         line = await reader.readuntil(b"\r\n")
         size_text = line.split(b";", 1)[0].strip()
-        try:
-            size = int(size_text, 16)
-        except ValueError:
-            raise _ProtocolError(f"malformed chunk size {size_text[:20]!r}") from None
+        # Hex digits only: int(..., 16) would also take "-1", "0x5" and "1_0".
+        if not size_text or not _HEX_DIGITS.issuperset(size_text):
+            raise _ProtocolError(f"malformed chunk size {size_text[:20]!r}")
+        size = int(size_text, 16)
         if size == 0:
             break
         chunks.append(await reader.readexactly(size))
@@ -199,12 +246,12 @@ class ConnectionPool:
                     conn.close()
                     continue
                 try:
-                    return await self._exchange(conn, data, reused=True)
+                    return await self._exchange(conn, method, data, reused=True)
                 except _StaleConnectionError:
                     break  # the server closed it while idle: once more on a new connection
             conn = await self._connect()
             try:
-                return await self._exchange(conn, data, reused=False)
+                return await self._exchange(conn, method, data, reused=False)
             except _StaleConnectionError as exc:  # not raised for fresh connections
                 raise ConnectionFailedError(str(exc)) from exc
 
@@ -214,12 +261,14 @@ class ConnectionPool:
             ssl_context = self._ssl_context or shared_ssl_context()
         try:
             async with asyncio.timeout(self._connect_timeout):
-                reader, writer = await asyncio.open_connection(
-                    self._host,
-                    self._port,
-                    ssl=ssl_context,
-                    limit=self._max_header_bytes,
+                # asyncio.open_connection, with a reader that counts bytes (see _CountingReader).
+                loop = asyncio.get_running_loop()
+                reader = _CountingReader(self._max_header_bytes, loop)
+                protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+                transport, _ = await loop.create_connection(
+                    lambda: protocol, self._host, self._port, ssl=ssl_context
                 )
+                writer = asyncio.StreamWriter(transport, protocol, reader, loop)
         except TimeoutError as exc:
             # A timeout is a timeout, as in the aiobotocore transport (ConnectTimeoutError).
             raise RequestTimeoutError(
@@ -231,8 +280,11 @@ class ConnectionPool:
             ) from exc
         return _Connection(reader, writer)
 
-    async def _exchange(self, conn: _Connection, data: bytes, *, reused: bool) -> Response:
+    async def _exchange(
+        self, conn: _Connection, method: str, data: bytes, *, reused: bool
+    ) -> Response:
         reader = conn.reader
+        received_before = reader.received
         reusable = False  # set only once the whole response is read
         try:
             async with asyncio.timeout(self._read_timeout):
@@ -240,18 +292,18 @@ class ConnectionPool:
                     conn.writer.write(data)
                     await conn.writer.drain()
                     head = await reader.readuntil(b"\r\n\r\n")
-                except asyncio.IncompleteReadError as exc:
-                    if reused and not exc.partial:
-                        raise _StaleConnectionError("connection closed before responding") from exc
-                    raise
-                except ConnectionError as exc:  # reset, aborted, broken pipe
-                    if reused:
-                        raise _StaleConnectionError(f"connection reset: {exc}") from exc
+                except (asyncio.IncompleteReadError, ConnectionError) as exc:
+                    # EOF, reset, aborted, broken pipe. Sending again is only safe when the server
+                    # certainly never answered: a reused connection and not one byte back.
+                    if reused and reader.received == received_before:
+                        raise _StaleConnectionError(
+                            f"connection lost before responding: {exc!r}"
+                        ) from exc
                     raise
                 status, headers, keep_alive = _parse_head(head)
                 while status < 200:  # interim answers (103 Early Hints...): the real one follows
                     status, headers, keep_alive = _parse_head(await reader.readuntil(b"\r\n\r\n"))
-                body, framed = await self._read_body(reader, status, headers)
+                body, framed = await self._read_body(reader, method, status, headers)
             reusable = keep_alive and framed
         except TimeoutError as exc:
             raise RequestTimeoutError(
@@ -279,16 +331,16 @@ class ConnectionPool:
         return Response(status, headers, body)
 
     async def _read_body(
-        self, reader: asyncio.StreamReader, status: int, headers: dict[str, str]
+        self, reader: asyncio.StreamReader, method: str, status: int, headers: dict[str, str]
     ) -> tuple[bytes, bool]:
         """The body, and whether the connection can carry another request afterwards."""
-        if status in (204, 304):
+        if method == "HEAD" or status in (204, 304):  # no body, whatever the headers say
             return b"", True
         if "chunked" in headers.get("transfer-encoding", "").lower():
             return await _read_chunked(reader), True
         length = headers.get("content-length")
         if length is not None:
-            if not length.isdigit():
+            if not _is_decimal(length):
                 raise _ProtocolError(f"invalid Content-Length {length[:20]!r}")
             return await reader.readexactly(int(length)), True
         # No framing: the body runs to EOF, so the connection ends with it.

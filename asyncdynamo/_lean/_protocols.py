@@ -222,11 +222,12 @@ class JsonProtocol(WireProtocol):
             document = {}
         if not isinstance(document, dict):
             document = {}
+        # Some front ends only set the header. Either form may carry a namespace and a URL
+        # suffix, "aws.protocols#ValidationException:http://internal...", as in botocore.
         code = str(document.get("__type") or document.get("code") or "")
         if not code:
-            # Some front ends only set the header: "ValidationException:http://internal..."
-            code = response.headers.get("x-amzn-errortype", "").partition(":")[0]
-        code = code.rpartition("#")[2]
+            code = response.headers.get("x-amzn-errortype", "")
+        code = code.partition(":")[0].rpartition("#")[2]
         message = str(document.get("message") or document.get("Message") or "")
         if not message and not document:
             message = f"HTTP {response.status}: {raw[:200].decode('utf-8', 'replace')}"

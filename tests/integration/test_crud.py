@@ -149,6 +149,13 @@ class TestOptimisticLocking:
             await db.delete(first)
         assert await db.get(Account, "a1") is not None
 
+    async def test_blind_update_by_key_bumps_the_version_only_when_asked(self, db: DB) -> None:
+        await db.put(Account(account_id="a1", owner="ann"))
+        updated = await db.update(
+            Account, "a1", changes=Update().increment("balance", 5), skip_version_check=True
+        )
+        assert (updated.version, updated.balance) == (2, 5)
+
     async def test_update_by_key_with_expected_version(self, db: DB) -> None:
         await db.put(Account(account_id="a1", owner="ann"))
         updated = await db.update(
@@ -189,6 +196,7 @@ class TestUpdate:
         account = await db.update(
             Account,
             "a1",
+            skip_version_check=True,
             changes=Update()
             .delete("tags", {"a"})
             .add("balance", 3)
@@ -196,7 +204,7 @@ class TestUpdate:
         )
         assert (account.tags, account.balance, account.nickname) == ({"b"}, 3, "annie")
         account = await db.update(
-            Account, "a1", changes=Update().set_if_not_exists("nickname", "z")
+            Account, "a1", changes=Update().set_if_not_exists("nickname", "z"), expected_version=2
         )
         assert account.nickname == "annie"
 
@@ -221,19 +229,25 @@ class TestUpdate:
 
     async def test_updating_keys_or_managed_fields_is_refused_before_sending(self, db: DB) -> None:
         with pytest.raises(ExpressionError, match="account_id"):
-            await db.update(Account, "a1", changes=Update().set("account_id", "other"))
+            await db.update(
+                Account, "a1", changes=Update().set("account_id", "other"), expected_version=1
+            )
         with pytest.raises(ExpressionError, match="version"):
-            await db.update(Account, "a1", changes=Update().set("version", 9))
+            await db.update(Account, "a1", changes=Update().set("version", 9), expected_version=1)
 
     async def test_setting_an_empty_set_removes_the_attribute(self, db: DB) -> None:
         await db.put(Account(account_id="a1", owner="ann", tags={"a"}))
-        account = await db.update(Account, "a1", changes=Update().set("tags", set()))
+        account = await db.update(
+            Account, "a1", changes=Update().set("tags", set()), expected_version=1
+        )
         assert account.tags == set()
 
     async def test_ttl_update_is_encoded_as_epoch(self, db: DB) -> None:
         await db.put(Account(account_id="a1", owner="ann"))
         expires = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
-        account = await db.update(Account, "a1", changes=Update().set("expires_at", expires))
+        account = await db.update(
+            Account, "a1", changes=Update().set("expires_at", expires), expected_version=1
+        )
         assert account.expires_at == expires
 
 

@@ -87,6 +87,16 @@ CASES: dict[str, tuple[Operation, type[Exception], str]] = {
         UsageError,
         "no Version field",
     ),
+    "versioned update by key without a version": (
+        lambda db: db.update(Account, "a", changes=Update().set("owner", "x")),
+        UsageError,
+        "expected_version",
+    ),
+    "versioned delete by key without a version": (
+        lambda db: db.delete(Account, "a"),
+        UsageError,
+        "skip_version_check",
+    ),
     "instance and key together": (
         lambda db: db.delete(Note(note_id="n"), "n"),
         UsageError,

@@ -11,6 +11,7 @@ import pytest
 from asyncdynamo import (
     GlobalIndex,
     InvalidKeyError,
+    ItemDecodeError,
     ItemTooLargeError,
     Model,
     PartitionKey,
@@ -115,3 +116,11 @@ def _order(**changes: object) -> Order:
     }
     values.update(changes)
     return Order.model_validate(values)
+
+
+def test_a_stored_item_that_no_longer_fits_the_model_raises_item_decode_error() -> None:
+    item = {"account_id": {"S": "a"}, "balance": {"S": "not a number"}}
+    with pytest.raises(ItemDecodeError) as caught:
+        from_item(ACCOUNTS, item)
+    assert caught.value.model == "Account"
+    assert caught.value.item == item

@@ -94,6 +94,10 @@ def _declare(**fields: Any) -> type[Model]:
         ({"a": Annotated[str, PartitionKey], "ttl": Annotated[str, TTL]}, "TTL needs a datetime"),
         ({"a": Annotated[str, PartitionKey], "v": Annotated[str, Version]}, "Version needs an int"),
         (
+            {"a": Annotated[str, PartitionKey], "v": Annotated[int | None, Version]},
+            "Version needs an int",
+        ),
+        (
             {"a": Annotated[str, PartitionKey], "c": Annotated[int, CreatedAt]},
             "need a datetime",
         ),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -9,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from asyncdynamo._config import Config, Credentials
-from asyncdynamo._errors import ConfigurationError
+from asyncdynamo._errors import ConfigurationError, ConnectionFailedError
 from asyncdynamo._lean._credentials import CredentialResolver, fetch_container_credentials
 from tests.unit.lean.lean_server import Peer, Server, StartServer, http_response
 
@@ -216,3 +217,50 @@ async def test_no_credentials_anywhere_is_a_configuration_error() -> None:
 
     with pytest.raises(ConfigurationError, match="no AWS credentials"):
         await resolver.get()
+
+
+async def test_callers_queued_behind_a_failed_refresh_share_its_failure(
+    monkeypatch: pytest.MonkeyPatch, start_server: StartServer
+) -> None:
+    server = await credentials_server(start_server, b"down", status="500 Internal Server Error")
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url)
+    resolver = CredentialResolver(Config())
+
+    outcomes = await asyncio.gather(*(resolver.get() for _ in range(5)), return_exceptions=True)
+
+    assert all(isinstance(outcome, ConnectionFailedError) for outcome in outcomes)
+    assert len(server.requests) == 1  # one attempt, not one per waiting caller
+
+
+async def test_usable_credentials_are_not_held_back_by_a_slow_early_refresh(
+    monkeypatch: pytest.MonkeyPatch, start_server: StartServer
+) -> None:
+    refresh_started = asyncio.Event()
+    release = asyncio.Event()
+    soon = credentials_document(timedelta(minutes=10), "ASIAOLD")
+    later = credentials_document(timedelta(hours=1), "ASIANEW")
+
+    async def handler(server: Server, peer: Peer) -> None:
+        while await server.next_request(peer) is not None:
+            index = len(server.requests)
+            if index == 2:
+                refresh_started.set()
+                await release.wait()
+            await peer.send(http_response(soon if index == 1 else later))
+
+    server = await start_server(handler)
+    monkeypatch.setenv("AWS_CONTAINER_CREDENTIALS_FULL_URI", server.url)
+    resolver = CredentialResolver(Config(read_timeout=1.0))
+    first = await resolver.get()  # inside the early-refresh window at once
+    refreshing = asyncio.create_task(resolver.get())
+    await refresh_started.wait()
+
+    meanwhile = await resolver.get()
+    still_refreshing = not refreshing.done()
+    release.set()
+    refreshed = await refreshing
+
+    assert meanwhile is first
+    assert still_refreshing
+    assert refreshed.access_key_id == "ASIANEW"
+    assert len(server.requests) == 2

@@ -199,6 +199,17 @@ def test_error_code_falls_back_to_the_error_type_header() -> None:
         DYNAMODB.decode("Query", response)
 
 
+def test_error_type_in_the_body_loses_its_namespace_and_url_suffix() -> None:
+    document = {
+        "__type": "com.amazon.coral.validate#ValidationException:http://internal.amazon.com/",
+        "message": "bad key",
+    }
+
+    with pytest.raises(ServiceValidationError) as raised:
+        DYNAMODB.decode("GetItem", json_response(document, status=400))
+    assert raised.value.code == "ValidationException"
+
+
 def test_throttling_is_retryable() -> None:
     response = json_response(
         {"__type": "ProvisionedThroughputExceededException", "message": "slow down"}, status=400
