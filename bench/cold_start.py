@@ -26,34 +26,17 @@ import subprocess
 import sys
 import tempfile
 from collections.abc import Sequence
-from pathlib import Path
 
-from bench.transports import moto_process
+from bench.transports import ITEM, child_env, moto_process
 
 __all__ = ["run"]
 
 REGION = "us-east-1"
 TABLE = "bench-cold-start"
-_ROOT = Path(__file__).resolve().parent.parent
-_PYCACHE = Path(tempfile.gettempdir()) / "asyncdynamo-bench-pycache"
 PHASES = ("imports", "models", "init", "first_request", "total")
 # Imported by the cold path although the first request (lean, http endpoint) needs none of them.
 UNNEEDED = ("aiobotocore", "botocore", "boto3", "aiohttp", "opentelemetry", "payments")
 
-ITEM = {
-    "pk": {"S": "order#1"},
-    "status": {"S": "captured"},
-    "amount": {"N": "1250"},
-    "currency": {"S": "EUR"},
-    "merchant": {"S": "m-123"},
-    "created_at": {"S": "2026-11-25T03:00:00+00:00"},
-    "version": {"N": "3"},
-    "psp_ref": {"S": "psp-abc"},
-    "card_hash": {"B": b"\x01\x02\x03\x04"},
-    "tags": {"SS": ["a", "b"]},
-    "meta": {"M": {"ip": {"S": "10.0.0.1"}}},
-    "attempts": {"L": [{"N": "1"}, {"N": "2"}]},
-}
 
 _PRELUDE = """\
 import time
@@ -272,26 +255,13 @@ print(json.dumps(results))
 
 
 def _child_env() -> dict[str, str]:
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)  # compiled once, like the .pyc files Lambda gets
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
+    # What the Lambda runtime sets, so the handler sees a 1,024 MB function.
+    return child_env(
         AWS_REGION=REGION,
-        AWS_DEFAULT_REGION=REGION,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        # What the Lambda runtime sets, so the handler sees a 1,024 MB function.
         AWS_LAMBDA_FUNCTION_NAME="bench-cold-start",
         AWS_LAMBDA_FUNCTION_MEMORY_SIZE="1024",
         AWS_EXECUTION_ENV=f"AWS_Lambda_python{sys.version_info.major}.{sys.version_info.minor}",
     )
-    for name in ("AWS_SESSION_TOKEN", "AWS_PROFILE"):
-        env.pop(name, None)
-    return env
 
 
 def _run_json(args: Sequence[str]) -> dict[str, object]:

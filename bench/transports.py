@@ -183,12 +183,13 @@ IMPORT_STATEMENTS = {
 }
 
 
-def _child_env() -> dict[str, str]:
+def child_env(**extra: str) -> dict[str, str]:
+    """The environment of a measured child process: a private bytecode cache, the repo on the
+    path, dummy credentials from the environment (no config files, no IMDS), plus ``extra``."""
     env = dict(os.environ)
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-    # Credentials from the environment for every stack; no config files or IMDS lookups.
     env.update(
         AWS_ACCESS_KEY_ID="testing",
         AWS_SECRET_ACCESS_KEY="testing",
@@ -196,6 +197,7 @@ def _child_env() -> dict[str, str]:
         AWS_EC2_METADATA_DISABLED="true",
         AWS_CONFIG_FILE=os.devnull,
         AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        **extra,
     )
     env.pop("AWS_SESSION_TOKEN", None)
     env.pop("AWS_PROFILE", None)
@@ -217,7 +219,7 @@ def moto_process(timeout: float = 60.0) -> Iterator[str]:
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env=_child_env(),
+        env=child_env(),
     )
     try:
         deadline = time.monotonic() + timeout
@@ -267,7 +269,7 @@ def _run_script(source: str, args: Sequence[str]) -> float:
             [sys.executable, handle.name, *args],
             capture_output=True,
             text=True,
-            env=_child_env(),
+            env=child_env(),
             check=False,
         )
     finally:
@@ -285,7 +287,7 @@ def _median_of(source: str, args: Sequence[str], repeats: int) -> float:
 
 def _import_ms(statement: str) -> float:
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", statement], env=_child_env(), check=True)
+    subprocess.run([sys.executable, "-c", statement], env=child_env(), check=True)
     return (time.perf_counter() - start) * 1000
 
 
@@ -295,7 +297,7 @@ def _lean_share_ms() -> float:
         [sys.executable, "-X", "importtime", "-c", "import asyncdynamo; import asyncdynamo._lean"],
         capture_output=True,
         text=True,
-        env=_child_env(),
+        env=child_env(),
         check=True,
     )
     for line in completed.stderr.splitlines():
