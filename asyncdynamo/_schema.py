@@ -8,7 +8,13 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from ._errors import ConfigurationError, ResourceInUseError, ResourceNotFoundError
+from ._client import current_deadline
+from ._errors import (
+    ConfigurationError,
+    DeadlineExceededError,
+    ResourceInUseError,
+    ResourceNotFoundError,
+)
 from ._markers import Projection
 from ._model import Model, spec_of
 from ._spec import FieldSpec, IndexKind, IndexSpec, TableSpec
@@ -217,6 +223,14 @@ class Schema:
             ]
             if statuses[0] is not None and all(s == "ACTIVE" for s in statuses):
                 return
+            deadline = current_deadline()
+            loop = asyncio.get_running_loop()
+            if deadline is not None and loop.time() + self._poll >= deadline:
+                raise DeadlineExceededError(
+                    f"table {table!r} is not ACTIVE yet and the deadline is too close to poll again",
+                    operation="DescribeTable",
+                    remaining=deadline - loop.time(),
+                )
             await asyncio.sleep(self._poll)
         raise ConfigurationError(f"table {table!r} did not become ACTIVE in time")
 
