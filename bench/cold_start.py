@@ -123,15 +123,8 @@ class Payment(BaseModel):
     pk: str
 """
 
-_AIOBOTOCORE = (
-    _PRELUDE
-    + """\
-import asyncio
-import aiobotocore.session
-"""
-    + _PLAIN_MODEL
-    + _FIELDS
-    + """\
+# The plain SDK paths decode AttributeValues by hand, as a hand-rolled handler would.
+_PLAIN_DECODER = """\
 
 def plain(value):
     (kind, raw), = value.items()
@@ -141,6 +134,18 @@ def plain(value):
         return [plain(v) for v in raw]
     return raw
 
+"""
+
+_AIOBOTOCORE = (
+    _PRELUDE
+    + """\
+import asyncio
+import aiobotocore.session
+"""
+    + _PLAIN_MODEL
+    + _FIELDS
+    + _PLAIN_DECODER
+    + """\
 _t2 = time.perf_counter()
 loop = asyncio.new_event_loop()
 session = aiobotocore.session.get_session()
@@ -162,16 +167,8 @@ import boto3
 """
     + _PLAIN_MODEL
     + _FIELDS
+    + _PLAIN_DECODER
     + """\
-
-def plain(value):
-    (kind, raw), = value.items()
-    if kind == "M":
-        return {k: plain(v) for k, v in raw.items()}
-    if kind == "L":
-        return [plain(v) for v in raw]
-    return raw
-
 _t2 = time.perf_counter()
 client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=URL)
 _t3 = time.perf_counter()
