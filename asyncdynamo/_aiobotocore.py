@@ -137,8 +137,15 @@ class AiobotocoreTransport:
                 **options,
             )
             kwargs: dict[str, Any] = {"region_name": config.region, "config": aio_config}
-            if config.endpoint_url:
-                kwargs["endpoint_url"] = config.endpoint_url
+            endpoint_url = config.endpoint_url_for(self._service)
+            if endpoint_url:
+                kwargs["endpoint_url"] = endpoint_url
+            elif self._service == "sts":
+                # The regional endpoint, whatever AWS_STS_REGIONAL_ENDPOINTS says (as the lean
+                # transport does): never the legacy global one.
+                from ._lean._endpoints import regional_url
+
+                kwargs["endpoint_url"] = regional_url("sts", config.region)
             session = config.session
             if config.credentials_provider is not None:
                 session = _session_with_provider(session, config.credentials_provider)

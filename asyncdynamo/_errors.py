@@ -546,7 +546,13 @@ class PartnerAccountMismatchError(AssumeRoleFailedError):
     """
 
     def __init__(
-        self, message: str, *, partner_id: str, role_arn: str, expected_account: str, assumed_arn: str
+        self,
+        message: str,
+        *,
+        partner_id: str,
+        role_arn: str,
+        expected_account: str,
+        assumed_arn: str,
     ) -> None:
         super().__init__(message, partner_id=partner_id, role_arn=role_arn)
         self.expected_account = expected_account
