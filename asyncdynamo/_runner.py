@@ -27,7 +27,7 @@ import asyncio
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine, Sequence
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
@@ -160,7 +160,7 @@ class LambdaRunner:
         self.cleanup_grace = cleanup_grace
         self._loop: asyncio.AbstractEventLoop | None = None
         # Tasks created during the invocation in progress (None between invocations).
-        self._started: list[asyncio.Task[Any]] | None = None
+        self._started: set[asyncio.Task[Any]] | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -179,8 +179,10 @@ class LambdaRunner:
         # only lists pending ones, and a task that failed unobserved would be logged by asyncio
         # ("Task exception was never retrieved") whenever it is garbage-collected.
         task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **options)
-        if self._started is not None:
-            self._started.append(task)
+        started = self._started
+        if started is not None:
+            started.add(task)
+            task.add_done_callback(functools.partial(_forget_if_settled, started))
         return task
 
     def _check_not_nested(self) -> None:
@@ -226,7 +228,7 @@ class LambdaRunner:
         )
         before = asyncio.all_tasks(loop)
         main = loop.create_task(self._bounded(handler, event, context))
-        started: list[asyncio.Task[Any]] = []
+        started: set[asyncio.Task[Any]] = set()
         self._started = started
         try:
             return loop.run_until_complete(main)
@@ -267,7 +269,7 @@ class LambdaRunner:
         self,
         loop: asyncio.AbstractEventLoop,
         before: set[asyncio.Task[Any]],
-        started: Sequence[asyncio.Task[Any]] = (),
+        started: Iterable[asyncio.Task[Any]] = (),
     ) -> None:
         leftovers = [task for task in asyncio.all_tasks(loop) if task not in before]
         for task in leftovers:
@@ -307,6 +309,13 @@ class LambdaRunner:
         self._cancel_leftovers(loop, set())
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+def _forget_if_settled(started: set[asyncio.Task[Any]], task: asyncio.Task[Any]) -> None:
+    # Only tasks that may end with an unretrieved exception stay remembered (memory stays
+    # bounded in invocations that start many tasks). ``_log_traceback``: see below.
+    if task.cancelled() or not getattr(task, "_log_traceback", True):
+        started.discard(task)
 
 
 def _log_unobserved_failure(task: asyncio.Task[Any]) -> None:
