@@ -3,7 +3,7 @@
 Enable it with ``pytest_plugins = ["asyncdynamo.testing"]`` in a ``conftest.py`` (or
 ``-p asyncdynamo.testing``). It starts moto's server (``moto[server]``) on 127.0.0.1 at a free
 port once per test session and gives each test its own table-name prefix, so tables are fresh
-per test. Set ``ASYNCDYNAMO_TEST_ENDPOINT`` to run the same tests elsewhere:
+per test. moto also serves STS, so its configs set ``sts_endpoint_url`` to the same server. Set ``ASYNCDYNAMO_TEST_ENDPOINT`` to run the same tests elsewhere:
 
 - ``http://127.0.0.1:8000`` (DynamoDB Local or any endpoint; credentials from the usual AWS
   environment variables, else dummy ones), or
