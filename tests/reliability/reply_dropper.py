@@ -32,9 +32,9 @@ async def _read_message(reader: asyncio.StreamReader) -> tuple[bytes, dict[str, 
     if "chunked" in headers.get("transfer-encoding", "").lower():
         raw = bytearray()
         while True:
-            line = await reader.readuntil(b"\r\n")
-            raw += line
-            size = int(line.split(b";")[0].strip(), 16)
+            size_line = await reader.readuntil(b"\r\n")
+            raw += size_line
+            size = int(size_line.split(b";")[0].strip(), 16)
             raw += await reader.readexactly(size + 2)
             if size == 0:
                 break
