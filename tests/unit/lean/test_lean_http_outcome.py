@@ -128,3 +128,55 @@ async def test_reset_after_the_body_was_read_is_possibly_applied(
 
     assert raised.value.request_sent
     assert len(server.requests) == 1
+
+
+async def test_a_task_continuing_its_work_gets_a_free_connection_before_queued_newcomers(
+    start_server: StartServer,
+) -> None:
+    # Read-then-write: with a strictly first-come slot queue every writer's write would wait
+    # behind every other writer's read (the cause of the lean transport's extra conflicts).
+    server = await start_server(answer_all)
+    pool = pool_for(server)
+
+    async def read_then_write(name: bytes) -> None:
+        await post(pool, name + b"-read")
+        await post(pool, name + b"-write")
+
+    await asyncio.gather(*(read_then_write(name) for name in (b"a", b"b", b"c")))
+    await pool.aclose()
+
+    assert [r.body for r in server.requests] == [
+        b"a-read",
+        b"a-write",
+        b"b-read",
+        b"b-write",
+        b"c-read",
+        b"c-write",
+    ]
+
+
+async def test_a_cancelled_waiter_passes_its_turn_on(start_server: StartServer) -> None:
+    arrived = asyncio.Event()
+    release = asyncio.Event()
+
+    async def handler(server: Server, peer: Peer) -> None:
+        while (request := await server.next_request(peer)) is not None:
+            if request.body == b"slow":
+                arrived.set()
+                await release.wait()
+            await peer.send(http_response())
+
+    server = await start_server(handler)
+    pool = pool_for(server)
+    slow = asyncio.create_task(post(pool, b"slow"))
+    await arrived.wait()
+    cancelled = asyncio.create_task(post(pool, b"cancelled"))
+    waiting = asyncio.create_task(post(pool, b"waiting"))
+    await asyncio.sleep(0)  # both queue for the one connection
+    cancelled.cancel()
+    release.set()
+    await slow
+    assert (await waiting).status == 200
+    await pool.aclose()
+
+    assert [r.body for r in server.requests] == [b"slow", b"waiting"]
