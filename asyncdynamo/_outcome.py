@@ -33,6 +33,7 @@ two writers applying the same change from the same version store identical items
 
 from __future__ import annotations
 
+import itertools
 import os
 from base64 import urlsafe_b64encode
 from typing import Any
@@ -48,6 +49,25 @@ WRITE_TOKEN_ATTRIBUTE = "_adw"
 
 _NAME = "#adw"
 _VALUE = ":adw"
+
+# A token is a random per-process prefix and a counter: unique without a system call per write.
+_counter = itertools.count()
+_prefix = ""
+
+
+def _new_prefix() -> None:
+    global _prefix
+    _prefix = urlsafe_b64encode(os.urandom(12)).decode()
+
+
+os.register_at_fork(after_in_child=_new_prefix)  # a forked child must not repeat the parent's
+
+
+def new_token() -> str:
+    """A write token no other write (in any process) uses."""
+    if not _prefix:
+        _new_prefix()
+    return f"{_prefix}{next(_counter):x}"
 
 
 def _with_token(write: PreparedWrite, params: dict[str, Any], token: str) -> dict[str, Any]:
@@ -108,7 +128,7 @@ async def send_write(
         WriteOutcomeUnknownError: whether the write was applied cannot be proven either way.
         ConditionalCheckFailedError: the condition failed on the first answer received.
     """
-    token = urlsafe_b64encode(os.urandom(12)).decode()
+    token = new_token()
     params = _with_token(write, params, token)
     try:
         return await client.call(write.operation, params)
