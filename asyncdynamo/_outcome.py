@@ -41,11 +41,10 @@ from typing import Any
 from ._client import Client
 from ._errors import AsyncDynamoError, ConditionalCheckFailedError, WriteOutcomeUnknownError
 from ._ops import PreparedWrite, WriteKind
+from ._spec import WRITE_TOKEN_ATTRIBUTE
 
 __all__ = ["WRITE_TOKEN_ATTRIBUTE", "send_write"]
 
-WRITE_TOKEN_ATTRIBUTE = "_adw"
-"""The attribute holding the write token of the last ``put``/``update`` applied to an item."""
 
 _NAME = "#adw"
 _VALUE = ":adw"

@@ -66,7 +66,7 @@ class ReplyDropper:
         self.url = ""
         self.forwarded: list[str] = []
         self.dropped: list[str] = []
-        self._rules: list[tuple[str, bool]] = []  # (operation, forward first)
+        self._rules: list[tuple[str, str]] = []  # (operation, "reply" | "request" | "hold")
         self._lock = threading.Lock()
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -75,20 +75,25 @@ class ReplyDropper:
     def drop_reply(self, operation: str) -> None:
         """The next ``operation`` is applied by the server, and its answer never arrives."""
         with self._lock:
-            self._rules.append((operation, True))
+            self._rules.append((operation, "reply"))
+
+    def hold_reply(self, operation: str) -> None:
+        """The next ``operation`` is applied; its answer is held until the client hangs up."""
+        with self._lock:
+            self._rules.append((operation, "hold"))
 
     def drop_request(self, operation: str) -> None:
         """The next ``operation`` never reaches the server; the connection is reset."""
         with self._lock:
-            self._rules.append((operation, False))
+            self._rules.append((operation, "request"))
 
-    def _take_rule(self, operation: str) -> bool | None:
+    def _take_rule(self, operation: str) -> str | None:
         with self._lock:
-            for index, (wanted, forward) in enumerate(self._rules):
+            for index, (wanted, what) in enumerate(self._rules):
                 if wanted == operation:
                     del self._rules[index]
                     self.dropped.append(operation)
-                    return forward
+                    return what
         return None
 
     def __enter__(self) -> ReplyDropper:
@@ -131,7 +136,7 @@ class ReplyDropper:
                 head, headers, body = await _read_message(reader)
                 operation = headers.get("x-amz-target", "").rpartition(".")[2]
                 rule = self._take_rule(operation)
-                if rule is False:
+                if rule == "request":
                     _reset(writer)
                     return
                 up_writer.write(head + body)
@@ -139,8 +144,11 @@ class ReplyDropper:
                 with self._lock:
                     self.forwarded.append(operation)
                 answer_head, _, answer_body = await _read_message(up_reader)
-                if rule is True:
+                if rule == "reply":
                     _reset(writer)
+                    return
+                if rule == "hold":
+                    await reader.read()  # until the client gives up and closes
                     return
                 writer.write(answer_head + answer_body)
                 await writer.drain()

@@ -52,6 +52,27 @@ async def test_versioned_debit_whose_reply_was_lost_is_applied_once(
     assert dropper.forwarded.count("UpdateItem") == 2  # the resend found our own write
 
 
+async def test_versioned_debit_whose_reply_came_after_the_read_timeout_is_applied_once(
+    db: DB, dynamo_config: Config, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Account)
+    account = await db.put(Account(account_id="a1", owner="ann", balance=500))
+    dropper.hold_reply("UpdateItem")
+    config = replace(
+        dynamo_config,
+        endpoint_url=dropper.url,
+        read_timeout=0.5,
+        retry=RetryPolicy(base=0.001, cap=0.01),
+    )
+
+    async with DB(config) as impatient:
+        debited = await impatient.update(account, changes=Update().increment("balance", -100))
+
+    stored = await db.get(Account, "a1", consistent=True, required=True)
+    assert (stored.balance, stored.version) == (400, 2)
+    assert debited.balance == 400
+
+
 async def test_versioned_debit_whose_request_was_lost_is_applied_once(
     db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
 ) -> None:

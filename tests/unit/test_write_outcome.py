@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 
 from asyncdynamo import (
+    Attr,
     ConditionalCheckFailedError,
     ConnectionFailedError,
     InternalServerError,
+    Model,
+    ModelDeclarationError,
+    PartitionKey,
     RequestTimeoutError,
     RetryPolicy,
     ThrottlingError,
@@ -174,3 +178,13 @@ async def test_a_delete_whose_resend_deletes_nothing_is_unknown() -> None:
     db = fake_db(FakeTransport([lost(), {}]))
     with pytest.raises(WriteOutcomeUnknownError):
         await db.delete(Note, "n1")
+
+
+def test_a_field_cannot_be_stored_in_the_write_token_attribute() -> None:
+    with pytest.raises(ModelDeclarationError, match="write token"):
+
+        class Clash(Model):
+            __table__ = "clash"
+
+            clash_id: Annotated[str, PartitionKey]
+            marker: Annotated[str, Attr(WRITE_TOKEN_ATTRIBUTE)] = ""
