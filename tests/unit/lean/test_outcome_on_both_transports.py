@@ -61,6 +61,17 @@ async def test_refused_connection_is_not_sent(kind: str) -> None:
 
 
 @pytest.mark.parametrize("kind", TRANSPORTS)
+async def test_unresolvable_host_is_not_sent(kind: str) -> None:
+    transport = transport_for(kind, "http://name.invalid:80")
+    try:
+        with pytest.raises(TransportError) as raised:
+            await transport.call("PutItem", PUT)
+    finally:
+        await transport.aclose()
+    assert not raised.value.request_sent
+
+
+@pytest.mark.parametrize("kind", TRANSPORTS)
 async def test_untrusted_certificate_is_not_sent(
     kind: str, tls_server: tuple[Server, Path]
 ) -> None:
