@@ -14,8 +14,9 @@ from ._config import RetryPolicy
 from ._errors import (
     AsyncDynamoError,
     DeadlineExceededError,
+    InternalServerError,
+    TransportError,
     WriteOutcomeUnknownError,
-    possibly_applied,
 )
 from ._transport import Transport, repeatable
 
@@ -25,6 +26,7 @@ __all__ = [
     "ConsumedCapacity",
     "current_deadline",
     "deadline_scope",
+    "possibly_applied",
     "track_capacity",
 ]
 
@@ -47,6 +49,15 @@ _CAPACITY_OPERATIONS = frozenset(
     }
 )
 _READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+
+
+def possibly_applied(exc: BaseException) -> bool:
+    """Whether a failed request may have been applied by the service before failing: a
+    transport failure after request bytes left, or a 5xx (DynamoDB documents that a request
+    answered with an internal error may or may not have been processed)."""
+    if isinstance(exc, TransportError):
+        return exc.request_sent
+    return isinstance(exc, InternalServerError)
 
 
 def current_deadline() -> float | None:

@@ -96,7 +96,6 @@ __all__ = [
     "UsageError",
     "VersionConflictError",
     "WriteOutcomeUnknownError",
-    "possibly_applied",
 ]
 
 
@@ -363,13 +362,9 @@ class RequestTimeoutError(TransportError):
 
 
 class WriteOutcomeUnknownError(AsyncDynamoError):
-    """A write may or may not have been applied, and asyncdynamo could not tell which.
-
-    Raised when the answer to a ``PutItem``/``UpdateItem``/``DeleteItem`` was lost (a timeout or
-    reset after the request was sent, or a 5xx) and sending it again could apply it twice or
-    undo another writer's change, or when the re-sent write failed in a way that does not say
-    whether the first one landed. Never retried by the generic retry policy: read the item and
-    decide (see docs/errors.md).
+    """A write's answer was lost (a timeout or reset after sending, a 5xx) and whether it was
+    applied cannot be proven; sending it again could apply it twice. Not retryable: read the
+    item and decide (docs/errors.md).
 
     Attributes:
         operation: the API operation (``UpdateItem``...).
@@ -395,17 +390,6 @@ class WriteOutcomeUnknownError(AsyncDynamoError):
         self.key = dict(key)
         self.cause = cause
         self.item = dict(item) if item is not None else None
-
-
-def possibly_applied(exc: BaseException) -> bool:
-    """Whether a failed request may have been applied by the service before failing.
-
-    A transport failure after request bytes left, and a 5xx (DynamoDB documents that a request
-    answered with an internal error may or may not have been processed).
-    """
-    if isinstance(exc, TransportError):
-        return exc.request_sent
-    return isinstance(exc, InternalServerError)
 
 
 # --- outcomes the caller asked to be told about -----------------------------------------------

@@ -5,7 +5,7 @@ or ``DeleteItem`` that failed after its bytes left (a read timeout, a reset, a 5
 blindly could apply it twice, or turn our own applied write into a conflict. This module decides
 instead, and only says "applied" when it can prove it.
 
-Every single-item put and update writes a fresh random *write token* into the item
+Every single-item put and update writes a unique *write token* into the item
 (:data:`WRITE_TOKEN_ATTRIBUTE`). Tokens are never reused, so a stored item carrying our token
 proves that our write was applied (and, since every write through ``DB.put``/``DB.update``
 replaces the token, that no such write came after it). After a lost answer:

@@ -13,8 +13,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import time
-from datetime import datetime
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Annotated, Any
 
 from asyncdynamo import DB, Config, Model, PartitionKey, Update, UpdatedAt, Version
