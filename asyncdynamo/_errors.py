@@ -32,10 +32,11 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   ├── DecryptionFailedError          KMS: ciphertext, key or encryption context do not match
 │   ├── KeyUnavailableError            KMS: the key is disabled or pending deletion
 │   └── InternalServerError            a 5xx from the service (retryable)
-├── TransportError                     no usable answer came back (retryable)
+├── TransportError                     no usable answer came back (retryable; ``.request_sent``)
 │   ├── ConnectionFailedError          connecting or sending failed
 │   ├── RequestTimeoutError            the service did not answer in time
 │   └── CertificateVerificationError   the endpoint's TLS certificate is not trusted (not retryable)
+├── WriteOutcomeUnknownError           a write may or may not have been applied (``.table``, ``.key``)
 ├── ItemNotFoundError                  ``get(..., required=True)`` found nothing (``.key``)
 ├── ItemDecodeError                    a stored item does not validate as its model (``.item``)
 ├── UnprocessedItemsError              a batch left items unprocessed after every retry
@@ -102,6 +103,7 @@ __all__ = [
     "UnprocessedItemsError",
     "UsageError",
     "VersionConflictError",
+    "WriteOutcomeUnknownError",
 ]
 
 
@@ -343,9 +345,20 @@ class KeyUnavailableError(ServiceError):
 
 
 class TransportError(AsyncDynamoError):
-    """The request may or may not have reached the service; no answer was received."""
+    """No usable answer was received.
+
+    Attributes:
+        request_sent: ``False`` only when no byte of the request can have reached the service
+            (connection refused, DNS failure, TLS handshake failure, connect timeout, a pooled
+            connection that failed before anything was written): sending again is then always
+            safe. ``True`` (the default) means the service may have processed the request.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
 
 
 class ConnectionFailedError(TransportError):
@@ -363,6 +376,37 @@ class CertificateVerificationError(TransportError):
     """
 
     retryable = False
+
+
+class WriteOutcomeUnknownError(AsyncDynamoError):
+    """A write's answer was lost (a timeout or reset after sending, a 5xx) and whether it was
+    applied cannot be proven; sending it again could apply it twice. Not retryable: read the
+    item and decide (docs/errors.md).
+
+    Attributes:
+        operation: the API operation (``UpdateItem``...).
+        table: the table name.
+        key: the item's key (wire format), ``{}`` when unknown.
+        item: the item as stored when the resolution read or was shown it (wire format), if any.
+        cause: the error that made the outcome unknown (also the ``__cause__``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        table: str,
+        key: Mapping[str, Any],
+        cause: BaseException | None,
+        item: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.table = table
+        self.key = dict(key)
+        self.cause = cause
+        self.item = dict(item) if item is not None else None
 
 
 # --- outcomes the caller asked to be told about -----------------------------------------------

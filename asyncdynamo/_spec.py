@@ -33,7 +33,18 @@ from ._markers import (
     Version,
 )
 
-__all__ = ["FieldSpec", "IndexKind", "IndexSpec", "TableSpec", "ValueKind", "build_spec"]
+WRITE_TOKEN_ATTRIBUTE = "_adw"
+"""The attribute holding the token of the last ``put``/``update`` applied to an item (reserved)."""
+
+__all__ = [
+    "WRITE_TOKEN_ATTRIBUTE",
+    "FieldSpec",
+    "IndexKind",
+    "IndexSpec",
+    "TableSpec",
+    "ValueKind",
+    "build_spec",
+]
 
 
 class ValueKind(StrEnum):
@@ -358,6 +369,11 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
             )
     attributes: dict[str, FieldSpec] = {}
     for spec in fields.values():
+        if spec.attribute == WRITE_TOKEN_ATTRIBUTE:
+            raise ModelDeclarationError(
+                f"{owner}.{spec.name}: the attribute {WRITE_TOKEN_ATTRIBUTE!r} holds asyncdynamo's "
+                "write token; give the field another Attr(...) name"
+            )
         if spec.attribute in attributes:
             raise ModelDeclarationError(
                 f"{owner}: fields {attributes[spec.attribute].name} and {spec.name} are both "

@@ -115,6 +115,10 @@ def sample_argument(name: str, annotation: str) -> Any:
         "cause": RuntimeError(SECRET),
         "partial": [SECRET_ITEM],
         "considered": ["table"],
+        "request_sent": True,
+        "table": "payments",
+        "key": {"payment_id": {"S": "p-1"}},
+        "item": SECRET_ITEM,
     }
     if name in by_name:
         return by_name[name]
