@@ -32,7 +32,9 @@ from tests.models import Note
 pytestmark = pytest.mark.integration
 
 ITEMS = 180  # 8 chunks of up to 25
-TIME = 2.5  # seconds before the deadline: plenty for the requests let through, even on a busy machine
+TIME = (
+    2.5  # seconds before the deadline: plenty for the requests let through, even on a busy machine
+)
 
 
 class StallAfter:
