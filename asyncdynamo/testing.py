@@ -164,7 +164,7 @@ async def make_tables(db: DB) -> AsyncIterator[Callable[..., Awaitable[list[str]
 
     yield create
     if created:  # moto keeps deleted tables' memory otherwise; runs before `db` closes
-        await db.schema.delete(*created)
+        await db.schema.delete(*created, wait=False)
 
 
 @pytest.fixture
