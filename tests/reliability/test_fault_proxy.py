@@ -17,6 +17,7 @@ from asyncdynamo import (
     ThrottlingError,
     TransactionCanceledError,
     TransportError,
+    Update,
 )
 from asyncdynamo.testing import (
     Counts,
@@ -29,6 +30,7 @@ from asyncdynamo.testing import (
     TransactionConflict,
     Unprocessed,
 )
+from tests.integration.query_models import Wallet
 from tests.models import Note
 
 pytestmark = pytest.mark.integration
@@ -120,15 +122,15 @@ async def test_a_reset_before_forwarding_reaches_nothing(
 
 
 async def test_a_reset_after_forwarding_applies_the_write_and_loses_the_reply(
-    proxied: DB, db: DB, fault_proxy: FaultProxy
+    proxied: DB, db: DB, fault_proxy: FaultProxy, make_tables: MakeTables
 ) -> None:
-    fault_proxy.inject(Reset(Stage.AFTER_FORWARD), operation="PutItem")
+    await make_tables(Wallet)
+    wallet = await db.put(Wallet(wallet_id="w", balance=100))
+    fault_proxy.inject(Reset(Stage.AFTER_FORWARD), operation="UpdateItem", nth=1)
     with pytest.raises(TransportError):
-        await proxied.put(Note(note_id="n1", text="applied"))
-    assert fault_proxy.counts("PutItem") == Counts(received=1, forwarded=1, injected=1)
-    stored = await db.get(Note, "n1")
-    assert stored is not None
-    assert stored.text == "applied"
+        await proxied.update(wallet, changes=Update().increment("balance", -30))
+    assert fault_proxy.counts("UpdateItem") == Counts(received=1, forwarded=1, injected=1)
+    assert await db.get(Wallet, "w") == Wallet(wallet_id="w", balance=70, version=2)
 
 
 async def test_keep_alive_connections_carry_many_requests(
