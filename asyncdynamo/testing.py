@@ -50,9 +50,9 @@ from ._testing._proxy import FaultProxy
 from .local import DUMMY_CREDENTIALS, Endpoint, MotoServer, config_for
 
 __all__ = [
+    "ENDPOINT_VARIABLE",
     "Counts",
     "Delay",
-    "ENDPOINT_VARIABLE",
     "Endpoint",
     "ErrorReply",
     "Fault",
