@@ -316,6 +316,8 @@ class _Upstream:
         self._streams: tuple[asyncio.StreamReader, asyncio.StreamWriter] | None = None
 
     async def exchange(self, request: Message) -> Message:
+        if self._streams is not None and self._streams[0].at_eof():
+            self.close()  # the server closed it while idle: this request goes on a new one
         if self._streams is None:
             self._streams = await asyncio.open_connection(*self._address, limit=MAX_HEAD_BYTES * 2)
         reader, writer = self._streams

@@ -209,3 +209,14 @@ async def test_a_transaction_conflict_cancels_without_forwarding(
     assert (rule.matched, rule.injected) == (1, 1)
     assert fault_proxy.counts("TransactWriteItems") == Counts(received=1, forwarded=0, injected=1)
     assert await db.get(Note, "n1") is None
+
+
+async def test_concurrent_calls_are_each_counted_once(
+    retrying: DB, db: DB, fault_proxy: FaultProxy
+) -> None:
+    await db.put(Note(note_id="n1"))
+    throttle = fault_proxy.inject(ErrorReply.throttling(), operation="GetItem", first=5)
+    found = await asyncio.gather(*(retrying.get(Note, "n1") for _ in range(20)))
+    assert all(note is not None for note in found)
+    assert (throttle.matched, throttle.injected) == (25, 5)
+    assert fault_proxy.counts("GetItem") == Counts(received=25, forwarded=20, injected=5)
