@@ -34,7 +34,7 @@ from ._faults import (
 from ._replies import cancellation_reply, cut_batch, error_reply
 from ._wire import MAX_HEAD_BYTES, Message, WireError, abort, read_message
 
-__all__ = ["FaultProxy"]
+__all__ = ["FaultProxy", "operation_name"]
 
 
 class FaultProxy:
@@ -252,7 +252,7 @@ class FaultProxy:
         upstream: _Upstream,
     ) -> bool:
         """Handle one request; whether the client connection stays open."""
-        operation = _operation(request)
+        operation = operation_name(request)
         rule = self._choose(operation)
         fault = rule.fault if rule is not None else None
         stage = getattr(fault, "stage", None)
@@ -342,7 +342,7 @@ def _wake_waiter(waiter: asyncio.Future[None]) -> None:
         waiter.set_result(None)
 
 
-def _operation(request: Message) -> str:
+def operation_name(request: Message) -> str:
     """``UpdateItem`` from ``X-Amz-Target``; a query-protocol call's ``Action``; else ``""``."""
     target = request.header("x-amz-target")
     if target:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from asyncdynamo._testing._faults import Rule
+from asyncdynamo._testing._proxy import operation_name
 from asyncdynamo._testing._replies import cancellation_reply, cut_batch, error_reply
 from asyncdynamo._testing._wire import Message, WireError, read_message
 from asyncdynamo.testing import ErrorReply, Stall, TransactionConflict, Unprocessed
@@ -185,3 +186,21 @@ def test_rules_count_by_nth_or_first_and_only_where_the_fault_applies() -> None:
         rule.matched += 1
         fired.append(rule.fires())
     assert fired == [True, True, False]
+
+
+def test_operations_are_named_by_target_or_query_action() -> None:
+    dynamodb = Message("POST / HTTP/1.1", [("X-Amz-Target", "DynamoDB_20120810.UpdateItem")])
+    sts = Message(
+        "POST / HTTP/1.1",
+        [("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")],
+        b"Action=AssumeRole&Version=2011-06-15&RoleArn=arn",
+    )
+    assert (
+        operation_name(dynamodb),
+        operation_name(sts),
+        operation_name(Message("GET / HTTP/1.1")),
+    ) == (
+        "UpdateItem",
+        "AssumeRole",
+        "",
+    )
