@@ -123,12 +123,17 @@ class AtomicApp:
 
 
 def _read_body(environ: dict[str, Any]) -> bytes:
-    try:
-        length = int(environ.get("CONTENT_LENGTH") or 0)
-    except ValueError:
-        length = 0
-    body: bytes = environ["wsgi.input"].read(length) if length > 0 else b""
+    """Read the request body before taking the lock (a slow client never holds the server)."""
+    stream = environ["wsgi.input"]
+    length = environ.get("CONTENT_LENGTH") or ""
+    if length.isdigit():
+        body: bytes = stream.read(int(length)) if int(length) else b""
+    elif environ.get("wsgi.input_terminated"):  # chunked: the server ends the stream for us
+        body = stream.read()
+    else:
+        body = b""
     environ["wsgi.input"] = io.BytesIO(body)
+    environ["CONTENT_LENGTH"] = str(len(body))
     return body
 
 

@@ -95,3 +95,16 @@ def test_other_operations_and_untokened_transactions_always_run() -> None:
     send(app, transaction("t"), target="UpdateItem")
     send(app, transaction("t"), target="UpdateItem")
     assert moto.calls == 4
+
+
+def test_a_chunked_body_reaches_the_server_whole() -> None:
+    seen: list[bytes] = []
+
+    def echo(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        seen.append(environ["wsgi.input"].read(int(environ["CONTENT_LENGTH"])))
+        start_response("200 OK", [])
+        return [b""]
+
+    environ = {"wsgi.input": io.BytesIO(b'{"a": 1}'), "wsgi.input_terminated": True}
+    AtomicApp(echo, Clock())(environ, lambda status, headers: None)
+    assert seen == [b'{"a": 1}']
