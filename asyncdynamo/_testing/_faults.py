@@ -188,8 +188,8 @@ class Rule:
     A request matches when its operation is one of ``operations`` (all when empty) and the fault
     can apply to it (:class:`Unprocessed` only to batches, :class:`TransactionConflict` only to
     transactions). Every matching request advances ``matched``; the rule fires on the ``nth``
-    match, on the ``first`` k matches, or (neither given) on every match. When several rules fire
-    on one request, the one added first applies.
+    match, on the ``first`` k matches, or (neither given) on every match, each time with
+    ``probability``. When several rules fire on one request, the one added first applies.
 
     Attributes:
         fault: what happens.
@@ -206,11 +206,15 @@ class Rule:
         nth: int | None,
         first: int | None,
         wake: Callable[[], None],
+        probability: float = 1.0,
     ) -> None:
         if nth is not None and first is not None:
             raise ValueError("give nth or first, not both")
         if (nth is not None and nth < 1) or (first is not None and first < 0):
             raise ValueError("nth must be at least 1 and first at least 0")
+        if not 0 < probability <= 1:
+            raise ValueError("probability must be in (0, 1]")
+        self.probability = probability
         self.fault = fault
         self.operations = frozenset(name.rsplit(".", 1)[-1] for name in operations)
         self.nth = nth
@@ -230,6 +234,8 @@ class Rule:
             else "every"
         )
         names = ",".join(sorted(self.operations)) or "*"
+        if self.probability < 1:
+            which += f", p={self.probability}"
         return f"Rule({self.fault!r}, {names}, {which}, matched={self.matched}, injected={self.injected})"
 
     def matches(self, operation: str) -> bool:
@@ -242,13 +248,18 @@ class Rule:
             return operation in TRANSACTION_OPERATIONS
         return True
 
-    def fires(self) -> bool:
-        """Whether the current match (``matched``, already advanced) is one to apply to."""
+    def fires(self, draw: Callable[[], float]) -> bool:
+        """Whether the current match (``matched``, already advanced) is one to apply to.
+
+        ``draw`` gives a uniform random number in ``[0, 1)`` for the rule's ``probability``.
+        """
         if self.nth is not None:
-            return self.matched == self.nth
-        if self.first is not None:
-            return self.matched <= self.first
-        return True
+            selected = self.matched == self.nth
+        elif self.first is not None:
+            selected = self.matched <= self.first
+        else:
+            selected = True
+        return selected and (self.probability >= 1 or draw() < self.probability)
 
     def release(self) -> None:
         """Let stalled requests go on, and stop stalling new ones (the rule is removed)."""

@@ -50,7 +50,7 @@ class FaultProxy:
 
     Args:
         upstream_url: ``http://host:port`` of the server (moto, DynamoDB Local).
-        seed: seeds the random part of :class:`Delay` (reproducible runs).
+        seed: seeds the random choices (``Delay`` jitter, rule ``probability``).
 
     Attributes:
         url: ``http://127.0.0.1:PORT`` to point a ``Config.endpoint_url`` at.
@@ -85,6 +85,7 @@ class FaultProxy:
         operation: str | Iterable[str] | None = None,
         nth: int | None = None,
         first: int | None = None,
+        probability: float = 1.0,
     ) -> Rule:
         """Apply ``fault`` to matching requests from now on.
 
@@ -95,6 +96,8 @@ class FaultProxy:
                 or several; ``None`` for every request.
             nth: apply to the nth matching request only (1-based).
             first: apply to the first ``first`` matching requests.
+            probability: apply to each selected request with this probability (drawn from the
+                proxy's seeded random generator), e.g. ``0.2`` for one in five on average.
 
         Returns:
             The rule, with its ``matched``/``injected`` counts; ``remove()`` or ``release()`` it.
@@ -106,7 +109,14 @@ class FaultProxy:
             if isinstance(operation, str)
             else list(operation)
         )
-        rule = Rule(fault, names, nth=nth, first=first, wake=lambda: self._wake(rule))
+        rule = Rule(
+            fault,
+            names,
+            nth=nth,
+            first=first,
+            probability=probability,
+            wake=lambda: self._wake(rule),
+        )
         with self._lock:
             self._rules.append(rule)
         return rule
@@ -231,7 +241,7 @@ class FaultProxy:
             for rule in self._rules:
                 if rule.matches(operation):
                     rule.matched += 1
-                    if chosen is None and rule.fires():
+                    if chosen is None and rule.fires(self._random.random):
                         chosen = rule
             return chosen
 

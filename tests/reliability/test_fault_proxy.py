@@ -22,6 +22,7 @@ from asyncdynamo import (
 from asyncdynamo.testing import (
     Counts,
     Delay,
+    Endpoint,
     ErrorReply,
     FaultProxy,
     Reset,
@@ -220,3 +221,21 @@ async def test_concurrent_calls_are_each_counted_once(
     assert all(note is not None for note in found)
     assert (throttle.matched, throttle.injected) == (25, 5)
     assert fault_proxy.counts("GetItem") == Counts(received=25, forwarded=20, injected=5)
+
+
+async def test_a_rule_with_a_probability_fails_some_requests_and_counts_add_up(
+    dynamo_config: Config, dynamo_endpoint: Endpoint, db: DB, make_tables: MakeTables
+) -> None:
+    await make_tables(Note)
+    await db.put(Note(note_id="n1"))
+    assert dynamo_endpoint.url is not None
+    with FaultProxy(dynamo_endpoint.url, seed=20261130) as proxy:  # seeded: the same every run
+        rule = proxy.inject(ErrorReply.throttling(), operation="GetItem", probability=0.3)
+        retry = RetryPolicy(max_attempts=10, base=0.001)
+        async with DB(replace(dynamo_config, endpoint_url=proxy.url, retry=retry)) as proxied:
+            for _ in range(20):
+                assert await proxied.get(Note, "n1") is not None
+    counts = proxy.counts("GetItem")
+    assert counts.forwarded == 20
+    assert counts.received == rule.matched == 20 + rule.injected
+    assert 0 < counts.injected == rule.injected < counts.received

@@ -184,8 +184,16 @@ def test_rules_count_by_nth_or_first_and_only_where_the_fault_applies() -> None:
     fired = []
     for _ in range(3):
         rule.matched += 1
-        fired.append(rule.fires())
+        fired.append(rule.fires(lambda: 0.0))
     assert fired == [True, True, False]
+
+
+def test_a_rule_with_a_probability_fires_when_the_draw_is_below_it() -> None:
+    rule = Rule(Stall(), [], nth=None, first=None, probability=0.2, wake=lambda: None)
+    draws = iter([0.1, 0.2, 0.9])
+    assert [rule.fires(lambda: next(draws)) for _ in range(3)] == [True, False, False]
+    with pytest.raises(ValueError, match="probability"):
+        Rule(Stall(), [], nth=None, first=None, probability=0, wake=lambda: None)
 
 
 def test_operations_are_named_by_target_or_query_action() -> None:
