@@ -51,14 +51,22 @@ class MotoServer:
         self.url = ""
         self.region = "us-east-1"
 
-    def __enter__(self) -> MotoServer:
+    def start(self) -> MotoServer:
+        """Start serving (in a daemon thread of this process); returns ``self``."""
         self._server.start()
         host, port = self._server.address
         self.url = f"http://{host}:{port}"
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop serving."""
         self._server.stop()
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def endpoint(self) -> Endpoint:

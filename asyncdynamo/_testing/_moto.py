@@ -164,6 +164,21 @@ class AtomicMotoThread:
     """moto's server with :class:`AtomicApp` in front, served by threads on ``host`` (any port)."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self._host = host
+        self._port = port
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def address(self) -> tuple[str, int]:
+        """The (host, port) it listens on, once started."""
+        if self._server is None:
+            raise RuntimeError("the server is not started")
+        host, port = self._server.server_address[:2]
+        return str(host), int(port)
+
+    def start(self) -> None:
+        """Listen and serve in a daemon thread."""
         from moto.moto_server.werkzeug_app import (
             DomainDispatcherApplication,
             MotoRequestHandler,
@@ -175,19 +190,16 @@ class AtomicMotoThread:
         # werkzeug logs every request at INFO; keep test and demo output readable.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server = make_server(
-            host, port, app, threaded=True, request_handler=MotoRequestHandler
+            self._host, self._port, app, threaded=True, request_handler=MotoRequestHandler
         )
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
-
-    @property
-    def address(self) -> tuple[str, int]:
-        host, port = self._server.server_address[:2]
-        return str(host), int(port)
-
-    def start(self) -> None:
         self._thread.start()
 
     def stop(self) -> None:
+        """Stop serving and close the listening socket (nothing to do when not started)."""
+        if self._server is None or self._thread is None:
+            return
         self._server.shutdown()
         self._thread.join()
         self._server.server_close()
+        self._server = self._thread = None
