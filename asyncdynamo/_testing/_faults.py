@@ -175,11 +175,14 @@ class Counts:
         forwarded: requests sent on to the server (a batch cut by :class:`Unprocessed` counts
             once if any part of it was sent).
         injected: requests a fault was applied to.
+        dropped: requests never forwarded because their client left while they were delayed or
+            stalled before forwarding.
     """
 
     received: int = 0
     forwarded: int = 0
     injected: int = 0
+    dropped: int = 0
 
 
 class Rule:

@@ -68,7 +68,9 @@ class FaultProxy:
         self._received: Counter[str] = Counter()
         self._forwarded: Counter[str] = Counter()
         self._injected: Counter[str] = Counter()
+        self._dropped: Counter[str] = Counter()
         self._connections = 0
+        self._clients: set[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = set()
         self._waiters: list[tuple[Rule, int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
         self._loop = asyncio.new_event_loop()
         self._server: asyncio.Server | None = None
@@ -143,14 +145,27 @@ class FaultProxy:
                     sum(self._received.values()),
                     sum(self._forwarded.values()),
                     sum(self._injected.values()),
+                    sum(self._dropped.values()),
                 )
             name = operation.rsplit(".", 1)[-1]
-            return Counts(self._received[name], self._forwarded[name], self._injected[name])
+            return Counts(
+                self._received[name],
+                self._forwarded[name],
+                self._injected[name],
+                self._dropped[name],
+            )
 
     @property
     def connections(self) -> int:
         """TCP connections accepted so far."""
         return self._connections
+
+    @property
+    def open_connections(self) -> int:
+        """Client connections that neither side has closed yet (as seen by the proxy)."""
+        with self._lock:
+            clients = list(self._clients)
+        return sum(not _client_gone(reader, writer) for reader, writer in clients)
 
     async def wait_for_injected(self, rule: Rule, count: int = 1) -> None:
         """Wait (on the caller's loop) until ``rule`` was applied ``count`` times.
@@ -220,6 +235,7 @@ class FaultProxy:
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:
             self._connections += 1
+            self._clients.add((reader, writer))
         upstream = _Upstream(self._upstream)
         try:
             while (request := await read_message(reader)) is not None:
@@ -230,6 +246,8 @@ class FaultProxy:
         except asyncio.CancelledError:
             pass  # the proxy is stopping; end quietly (asyncio logs a cancelled handler task)
         finally:
+            with self._lock:
+                self._clients.discard((reader, writer))
             upstream.close()
             if not writer.is_closing():
                 writer.close()
@@ -273,8 +291,10 @@ class FaultProxy:
                 abort(writer)
                 return False
             await self._hold(rule)
-            if reader.at_eof():
-                return False  # the client gave up while its request was held: never sent
+            if _client_gone(reader, writer):  # it gave up while its request was held: never sent
+                with self._lock:
+                    self._dropped[operation] += 1
+                return False
         reply: Message
         if isinstance(fault, ErrorReply):
             reply = error_reply(fault, keep_alive=keep_alive)
@@ -345,6 +365,11 @@ class _Upstream:
         if self._streams is not None:
             self._streams[1].close()
             self._streams = None
+
+
+def _client_gone(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> bool:
+    """Whether the client closed (FIN) or reset its connection."""
+    return reader.at_eof() or reader.exception() is not None or writer.transport.is_closing()
 
 
 def _wake_waiter(waiter: asyncio.Future[None]) -> None:

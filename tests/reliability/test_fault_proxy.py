@@ -62,6 +62,13 @@ async def retrying(
         yield database
 
 
+async def until(condition: Callable[[], bool]) -> None:
+    """Poll (bounded) a condition on the proxy's thread, which has no event to await here."""
+    async with asyncio.timeout(10):
+        while not condition():  # noqa: ASYNC110 - the state lives on another thread's loop
+            await asyncio.sleep(0.005)
+
+
 ERRORS = [
     (ErrorReply.throttling(), ThrottlingError, 400),
     (ErrorReply.throughput_exceeded(), ThrottlingError, 400),
@@ -239,3 +246,23 @@ async def test_a_rule_with_a_probability_fails_some_requests_and_counts_add_up(
     assert counts.forwarded == 20
     assert counts.received == rule.matched == 20 + rule.injected
     assert 0 < counts.injected == rule.injected < counts.received
+
+
+async def test_a_held_request_whose_client_left_is_dropped_not_sent_late(
+    dynamo_config: Config, db: DB, fault_proxy: FaultProxy, proxied: DB
+) -> None:
+    stall = fault_proxy.inject(Stall(), operation="PutItem")
+    impatient = replace(
+        dynamo_config,
+        endpoint_url=fault_proxy.url,
+        read_timeout=0.2,
+        retry=RetryPolicy(max_attempts=1),
+    )
+    async with DB(impatient) as client:
+        with pytest.raises(TransportError):
+            await client.put(Note(note_id="n1"))
+    await until(lambda: fault_proxy.open_connections == 0)  # the closed client's FIN arrived
+    stall.release()
+    await until(lambda: fault_proxy.counts("PutItem").dropped == 1)
+    assert fault_proxy.counts("PutItem") == Counts(received=1, forwarded=0, injected=1, dropped=1)
+    assert await db.get(Note, "n1") is None
