@@ -291,7 +291,8 @@ class FaultProxy:
                 abort(writer)
                 return False
             await self._hold(rule)
-            if _client_gone(reader, writer):  # it gave up while its request was held: never sent
+            held = isinstance(fault, Delay | Stall)
+            if held and _client_gone(reader, writer):  # it gave up while held: never sent
                 with self._lock:
                     self._dropped[operation] += 1
                 return False
