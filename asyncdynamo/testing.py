@@ -13,7 +13,11 @@ per test. moto also serves STS, so its configs set ``sts_endpoint_url`` to the s
 transports the ``db`` fixture is parametrized over.
 
 Fixtures: ``dynamo_endpoint`` (session), ``dynamo_transport``, ``table_prefix``, ``dynamo_config``,
-``db``, ``make_tables``.
+``db``, ``make_tables``, ``fault_proxy``.
+
+:class:`FaultProxy` sits between a client and the server and injects scripted faults (latency,
+throttling, errors, connection resets, unprocessed batch items, transaction conflicts) while
+counting what it forwarded, so tests can prove "nothing was sent" or "applied once".
 """
 
 from __future__ import annotations
@@ -30,17 +34,42 @@ import pytest
 from ._config import Config, Credentials, TransportKind
 from ._db import DB
 from ._model import Model
+from ._testing._faults import (
+    Counts,
+    Delay,
+    ErrorReply,
+    Fault,
+    Reset,
+    Rule,
+    Stage,
+    Stall,
+    TransactionConflict,
+    Unprocessed,
+)
+from ._testing._proxy import FaultProxy
 from .local import DUMMY_CREDENTIALS, Endpoint, MotoServer, config_for
 
 __all__ = [
     "ENDPOINT_VARIABLE",
+    "Counts",
+    "Delay",
     "Endpoint",
+    "ErrorReply",
+    "Fault",
+    "FaultProxy",
     "MotoServer",
+    "Reset",
+    "Rule",
+    "Stage",
+    "Stall",
+    "TransactionConflict",
+    "Unprocessed",
     "config_for",
     "db",
     "dynamo_config",
     "dynamo_endpoint",
     "dynamo_transport",
+    "fault_proxy",
     "make_tables",
     "table_prefix",
 ]
@@ -135,4 +164,17 @@ async def make_tables(db: DB) -> AsyncIterator[Callable[..., Awaitable[list[str]
 
     yield create
     if created:  # moto keeps deleted tables' memory otherwise; runs before `db` closes
-        await db.schema.delete(*created)
+        await db.schema.delete(*created, wait=False)
+
+
+@pytest.fixture
+def fault_proxy(dynamo_endpoint: Endpoint) -> Iterator[FaultProxy]:
+    """A :class:`FaultProxy` in front of the session's endpoint, stopped after the test.
+
+    Point a config at it with ``dataclasses.replace(dynamo_config, endpoint_url=fault_proxy.url)``.
+    Skips the test when the endpoint is not plain http (real AWS).
+    """
+    if dynamo_endpoint.url is None or not dynamo_endpoint.url.startswith("http://"):
+        pytest.skip("the fault proxy needs a plain-http endpoint")
+    with FaultProxy(dynamo_endpoint.url) as proxy:
+        yield proxy
