@@ -18,6 +18,7 @@ from asyncdynamo import (
     TransactionCanceledError,
     TransportError,
     Update,
+    WriteOutcomeUnknownError,
 )
 from asyncdynamo.testing import (
     Counts,
@@ -87,11 +88,33 @@ async def test_an_error_reply_is_typed_by_the_client_and_nothing_is_sent(
     error: type[ServiceError],
     status: int,
 ) -> None:
-    fault_proxy.inject(fault, operation="PutItem")
+    await db.put(Note(note_id="n1"))
+    fault_proxy.inject(fault, operation="GetItem")
     with pytest.raises(error) as raised:
-        await proxied.put(Note(note_id="n1"))
+        await proxied.get(Note, "n1")
     assert (raised.value.code, raised.value.status) == (fault.code, status)
-    assert fault_proxy.counts("PutItem") == Counts(received=1, forwarded=0, injected=1)
+    assert fault_proxy.counts("GetItem") == Counts(received=1, forwarded=0, injected=1)
+
+
+async def test_a_server_error_on_a_write_is_resolved_not_reported_as_a_conflict(
+    retrying: DB, db: DB, fault_proxy: FaultProxy
+) -> None:
+    # A 5xx may come after the write was applied: the create is sent again, and succeeds.
+    fault_proxy.inject(ErrorReply.internal_error(), operation="PutItem", nth=1)
+    stored = await retrying.put(Note(note_id="n1"))
+    assert fault_proxy.counts("PutItem") == Counts(received=2, forwarded=1, injected=1)
+    assert await db.get(Note, "n1") == stored
+
+
+async def test_a_write_whose_every_answer_is_a_server_error_has_an_unknown_outcome(
+    proxied: DB, db: DB, fault_proxy: FaultProxy
+) -> None:
+    fault_proxy.inject(ErrorReply.unavailable(), operation="PutItem")
+    with pytest.raises(WriteOutcomeUnknownError) as raised:
+        await proxied.put(Note(note_id="n1"))
+    assert isinstance(raised.value.cause, InternalServerError)
+    counts = fault_proxy.counts("PutItem")
+    assert (counts.forwarded, counts.injected) == (0, counts.received)
     assert await db.get(Note, "n1") is None
 
 
@@ -122,23 +145,36 @@ async def test_only_the_nth_match_fails_and_other_operations_pass(
 async def test_a_reset_before_forwarding_reaches_nothing(
     proxied: DB, db: DB, fault_proxy: FaultProxy
 ) -> None:
-    fault_proxy.inject(Reset(), operation="PutItem")
+    fault_proxy.inject(Reset(), operation="GetItem")
     with pytest.raises(TransportError):
+        await proxied.get(Note, "n1")
+    assert fault_proxy.counts("GetItem") == Counts(received=1, forwarded=0, injected=1)
+
+
+async def test_a_write_reset_before_forwarding_is_never_applied_nor_reported_as_applied(
+    proxied: DB, db: DB, fault_proxy: FaultProxy
+) -> None:
+    # The client cannot tell a reset before forwarding from one after: the outcome is unknown.
+    fault_proxy.inject(Reset(), operation="PutItem")
+    with pytest.raises(WriteOutcomeUnknownError):
         await proxied.put(Note(note_id="n1"))
-    assert fault_proxy.counts("PutItem") == Counts(received=1, forwarded=0, injected=1)
+    counts = fault_proxy.counts("PutItem")
+    assert (counts.forwarded, counts.injected) == (0, counts.received)
     assert await db.get(Note, "n1") is None
 
 
-async def test_a_reset_after_forwarding_applies_the_write_and_loses_the_reply(
-    proxied: DB, db: DB, fault_proxy: FaultProxy, make_tables: MakeTables
+async def test_a_reset_after_forwarding_applies_the_write_once_and_the_caller_sees_success(
+    retrying: DB, db: DB, fault_proxy: FaultProxy, make_tables: MakeTables
 ) -> None:
     await make_tables(Wallet)
     wallet = await db.put(Wallet(wallet_id="w", balance=100))
     fault_proxy.inject(Reset(Stage.AFTER_FORWARD), operation="UpdateItem", nth=1)
-    with pytest.raises(TransportError):
-        await proxied.update(wallet, changes=Update().increment("balance", -30))
-    assert fault_proxy.counts("UpdateItem") == Counts(received=1, forwarded=1, injected=1)
-    assert await db.get(Wallet, "w") == Wallet(wallet_id="w", balance=70, version=2)
+    updated = await retrying.update(wallet, changes=Update().increment("balance", -30))
+    # The first attempt was applied and its reply lost; the resend's failed condition showed
+    # our own write token, so the debit counts once and the caller gets the stored item.
+    assert fault_proxy.counts("UpdateItem") == Counts(received=2, forwarded=2, injected=1)
+    assert updated == Wallet(wallet_id="w", balance=70, version=2)
+    assert await db.get(Wallet, "w") == updated
 
 
 async def test_keep_alive_connections_carry_many_requests(
@@ -259,10 +295,24 @@ async def test_a_held_request_whose_client_left_is_dropped_not_sent_late(
         retry=RetryPolicy(max_attempts=1),
     )
     async with DB(impatient) as client:
-        with pytest.raises(TransportError):
+        # Held past the read timeout: possibly applied, so the outcome is unknown to the caller.
+        with pytest.raises(WriteOutcomeUnknownError):
             await client.put(Note(note_id="n1"))
     await until(lambda: fault_proxy.open_connections == 0)  # the closed client's FIN arrived
     stall.release()
-    await until(lambda: fault_proxy.counts("PutItem").dropped == 1)
-    assert fault_proxy.counts("PutItem") == Counts(received=1, forwarded=0, injected=1, dropped=1)
+    held = fault_proxy.counts("PutItem").received
+    await until(lambda: fault_proxy.counts("PutItem").dropped == held)
+    assert fault_proxy.counts("PutItem") == Counts(
+        received=held, forwarded=0, injected=held, dropped=held
+    )
     assert await db.get(Note, "n1") is None
+
+
+async def test_a_create_on_a_reused_connection_whose_reply_is_lost_is_never_a_conflict(
+    retrying: DB, db: DB, fault_proxy: FaultProxy
+) -> None:
+    await retrying.put(Note(note_id="warm"))  # the next request goes over a pooled connection
+    fault_proxy.inject(Reset(Stage.AFTER_FORWARD), operation="PutItem", nth=1)
+    stored = await retrying.put(Note(note_id="n1"))
+    assert await db.get(Note, "n1") == stored
+    assert fault_proxy.counts("PutItem").forwarded == 3  # warm-up, the lost one, one resend
