@@ -6,6 +6,7 @@ from collections.abc import Mapping
 
 from .._client import Client
 from .._errors import (
+    AccessDeniedError,
     AsyncDynamoError,
     DeadlineExceededError,
     DecryptionFailedError,
@@ -66,12 +67,21 @@ async def decrypt_data_key(
     except AsyncDynamoError as exc:
         if exc.retryable:
             raise _unavailable("Decrypt", exc) from exc
-        if isinstance(exc, DecryptionFailedError | ResourceNotFoundError | ServiceValidationError):
-            # A damaged key ARN or data key in the stored value, or one moved to another
-            # attribute or table (the encryption context differs): never a usable key.
+        refused = (
+            DecryptionFailedError,
+            ResourceNotFoundError,
+            ServiceValidationError,
+            AccessDeniedError,
+        )
+        if isinstance(exc, refused):
+            # A damaged key ARN or data key in the stored value, one moved to another attribute
+            # or table (the encryption context differs), or a key this role may not use (a
+            # damaged account id; a value sealed elsewhere): the value cannot be opened. The
+            # KMS error stays the cause and its code is kept.
             raise DecryptionFailedError(
-                "KMS would not decrypt the data key of an encrypted value: it was changed, or "
-                "copied from another attribute or table",
+                f"KMS would not decrypt the data key of an encrypted value ({type(exc).__name__}):"
+                " it was changed, copied from another attribute or table, or sealed under a key "
+                "this role may not use",
                 code=exc.code if isinstance(exc, ServiceError) else "",
                 operation="Decrypt",
             ) from exc
