@@ -285,10 +285,22 @@ async def transact_get(db: DB, keys: Sequence[Key[M]]) -> list[M | None]:
         actions.append({"Get": {"TableName": table, "Key": wire}})
     cryptos = [db._crypto(spec_of(key.model), db.table_name(key.model)) for key in keys]
     response = await db.client.call("TransactGetItems", {"TransactItems": actions})
-    out: list[M | None] = []
-    for key, crypto, entry in zip(keys, cryptos, response.get("Responses", ()), strict=True):
-        raw = entry.get("Item") if entry else None
-        if raw and crypto is not None:
-            raw = await crypto.open_item(raw)
-        out.append(from_item(spec_of(key.model), raw) if raw else None)
-    return out
+    raws = [
+        (entry.get("Item") if entry else None) or None
+        for _, entry in zip(keys, response.get("Responses", ()), strict=True)
+    ]
+    # Encrypted items of one model are opened together (their data keys fetched concurrently).
+    groups: dict[type[Any], list[int]] = {}
+    for index, (key, raw) in enumerate(zip(keys, raws, strict=True)):
+        if raw is not None and cryptos[index] is not None:
+            groups.setdefault(key.model, []).append(index)
+    for indexes in groups.values():
+        crypto = cryptos[indexes[0]]
+        assert crypto is not None
+        opened = await crypto.open_items([raws[i] or {} for i in indexes])
+        for index, item in zip(indexes, opened, strict=True):
+            raws[index] = item
+    return [
+        from_item(spec_of(key.model), raw) if raw else None
+        for key, raw in zip(keys, raws, strict=True)
+    ]

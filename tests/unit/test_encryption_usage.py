@@ -6,6 +6,7 @@ import re
 import subprocess
 import sys
 import textwrap
+from dataclasses import replace
 from typing import Annotated, Any
 
 import pytest
@@ -223,6 +224,25 @@ class TestAccounts:
     def test_each_db_has_its_own_key_cache(self) -> None:
         first, second = DB(Config(kms_key_id="k")), DB(Config(kms_key_id="k"))
         assert first._crypto_state is not second._crypto_state
+
+    async def test_a_partner_db_calls_kms_with_its_own_client_cache_and_credentials(self) -> None:
+        from asyncdynamo import MultiAccountDB, PartnerConfig, TransportKind
+        from tests.unit.test_multi_account import ACME, BASE_CONFIG, GLOBEX, FakeSts, NoNetwork
+
+        base_config = replace(BASE_CONFIG, kms_key_id="alias/payments")
+        acme_config = replace(ACME, kms_key_id="alias/acme-cards")
+        base = DB(base_config, transport=NoNetwork())
+        async with MultiAccountDB(base, [acme_config, GLOBEX], sts=FakeSts()) as multi:
+            acme, globex = await multi.partner("acme"), await multi.partner("globex")
+            assert acme.config.kms_key_id == "alias/acme-cards"
+            assert globex.config.kms_key_id == "alias/payments"  # the alias in globex's account
+            clients = [_kms_client(db) for db in (base, acme, globex)]
+            assert len({id(c) for c in clients}) == 3
+            assert len({id(db._crypto_state) for db in (base, acme, globex)}) == 3
+            assert base_config.transport is TransportKind.LEAN
+            signed_as = await clients[1].transport._credentials.get()  # type: ignore[attr-defined]
+            assert signed_as.access_key_id.startswith("ASIA")  # the partner's assumed role
+            assert isinstance(acme_config, PartnerConfig)
 
 
 def test_importing_asyncdynamo_and_using_a_clear_model_does_not_import_cryptography() -> None:
