@@ -91,7 +91,7 @@ class DB:
         self._cursors: CursorCodec | None = None
         # Field encryption's KMS client and data-key caches (created on first encrypted use);
         # the dict is shared with deadline views, never with another DB (or partner account).
-        self._crypto_state: dict[str, Any] = {}
+        self._crypto_state: dict[Any, Any] = {}
 
     @cached_property
     def schema(self) -> Schema:
@@ -184,6 +184,9 @@ class DB:
         """
         if not spec.encrypted:
             return None
+        cached = self._crypto_state.get((spec.model, table))  # never for a deadline view
+        if cached is not None and not isinstance(getattr(self, "deadline", None), float):
+            return cached  # type: ignore[no-any-return]
         from ._encryption._hooks import field_crypto
 
         return field_crypto(self, spec, table)

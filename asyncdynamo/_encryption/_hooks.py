@@ -58,12 +58,13 @@ def _kms_client(db: DB) -> Client:
     return client
 
 
-async def close_encryption(state: dict[str, Any]) -> None:
+async def close_encryption(state: dict[Any, Any]) -> None:
     """Drop the cached data keys and close the KMS client of a DB."""
     engine = state.pop(_ENGINE, None)
     if isinstance(engine, FieldEncryption):
         engine.clear()
     client = state.pop(_KMS, None)
+    state.clear()  # the per-model FieldCrypto entries hold the engine and client too
     if isinstance(client, Client):
         await client.aclose()
 
@@ -128,7 +129,11 @@ def field_crypto(db: DB, spec: TableSpec, table: str) -> FieldCrypto:
     """
     engine = _engine(db)
     kms_key_id(spec, engine.default_key_id)  # fail closed before anything is sent
-    return FieldCrypto(engine, _kms_client(db), spec, table)
+    client = _kms_client(db)
+    crypto = FieldCrypto(engine, client, spec, table)
+    if client is db._crypto_state.get(_KMS):  # not bound to a deadline: reusable
+        db._crypto_state[(spec.model, table)] = crypto
+    return crypto
 
 
 async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue]) -> Any:

@@ -20,6 +20,7 @@ from asyncdynamo import (
     ExpressionError,
     GlobalIndex,
     ItemDecodeError,
+    ItemTooLargeError,
     LambdaTimeoutError,
     Model,
     ModelDeclarationError,
@@ -150,6 +151,16 @@ class TestRefusedBeforeSending:
         assert sum(set(v) == {"B"} for v in values.values()) == 2
         assert {"NULL": True} in values.values()
         assert b"5500000000000004" not in repr(values).encode()
+
+    async def test_an_item_too_large_once_sealed_is_refused_before_sending(self) -> None:
+        transport = FakeTransport()
+        db, _ = sealed_db(transport)
+        near_limit = "x" * (400 * 1024 - 200)  # fits in clear; not with the envelope added
+        with pytest.raises(ItemTooLargeError, match="after encryption"):
+            await db.put(card(pan=near_limit))
+        with pytest.raises(ItemTooLargeError):
+            await db.batch_write(puts=[card(pan=near_limit)])
+        assert transport.calls == []
 
     async def test_missing_key_fails_closed_for_every_operation(self) -> None:
         transport = FakeTransport()
