@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from ._client import Client, ConsumedCapacity, track_capacity
-from ._codec import deserialize
 from ._config import Config, TransportKind
 from ._errors import ConditionalCheckFailedError, ItemNotFoundError, UsageError
 from ._expr import Condition
@@ -176,12 +175,8 @@ class DB:
         return spec_of(model), self.table_name(model)
 
     def _crypto(self, spec: TableSpec, table: str) -> FieldCrypto | None:
-        """Sealing/opening for a model with ``Encrypted`` fields (``None`` for other models).
-
-        Raises:
-            EncryptionNotConfiguredError: the model has encrypted fields and no KMS key is set;
-                callers ask before sending anything.
-        """
+        """Sealing/opening for a model with ``Encrypted`` fields, else ``None``; raises
+        EncryptionNotConfiguredError (callers ask before sending anything) without a KMS key."""
         if not spec.encrypted:
             return None
         cached = self._crypto_state.get((spec.model, table))  # never for a deadline view
@@ -408,32 +403,18 @@ class DB:
     async def reencrypt(self, target: M | type[M], /, *key: Any) -> M:
         """Re-seal an item's ``Encrypted`` fields under the current KMS key and data key.
 
-        Use it after changing ``kms_key_id`` (or to retire old data keys): items sealed under
-        an older key keep decrypting, and this moves one to the current key. Only the encrypted
-        attributes are rewritten, each on condition that it still holds the value read; the
-        version and timestamps are not bumped.
-
-        Args:
-            target: a model instance, or a model class followed by its key values.
+        ``target`` is an instance, or a model class and its key. Only the encrypted attributes
+        are rewritten, each only if it still holds the value read; version and timestamps are
+        left alone. See docs/encryption.md (rotation).
 
         Raises:
             ItemNotFoundError: no item under that key.
             UsageError: the model has no ``Encrypted`` fields.
         """
-        spec, table, wire_key, _ = self._target(target, key, skip_version_check=True)
-        crypto = self._crypto(spec, table)
-        if crypto is None:
-            raise UsageError(f"{spec.model.__name__} has no Encrypted fields to re-encrypt")
         from ._encryption._hooks import reencrypt
 
-        raw = await reencrypt(self, crypto, wire_key)
-        if raw is None:
-            raise ItemNotFoundError(
-                f"no {spec.model.__name__} to re-encrypt under that key",
-                model=spec.model.__name__,
-                key={f.name: deserialize(wire_key[f.attribute]) for f in spec.key_fields},
-            )
-        item: M = from_item(spec, raw)
+        spec, table, wire_key, _ = self._target(target, key, skip_version_check=True)
+        item: M = await reencrypt(self, spec, table, wire_key)
         return item
 
     def now(self) -> datetime:

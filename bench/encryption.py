@@ -12,14 +12,10 @@ Run ``python -m bench encryption`` (or ``python -m bench.encryption``).
 from __future__ import annotations
 
 import json
-import os
-import subprocess
 import sys
-import tempfile
 from collections.abc import Sequence
-from typing import Any
 
-from bench.transports import child_env, moto_process
+from bench.transports import moto_process, run_child
 
 __all__ = ["run"]
 
@@ -126,32 +122,13 @@ asyncio.run(main())
 """
 
 
-def _measure(args: Sequence[str]) -> dict[str, Any]:
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
-        handle.write(_SCRIPT)
-    try:
-        done = subprocess.run(
-            [sys.executable, handle.name, *args],
-            capture_output=True,
-            text=True,
-            env=child_env(),
-            check=False,
-        )
-    finally:
-        os.unlink(handle.name)
-    if done.returncode != 0:
-        raise RuntimeError(f"encryption benchmark failed:\n{done.stderr[-2000:]}")
-    measured: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    return measured
-
-
 def run(quick: bool = False) -> list[dict[str, object]]:
     """Client CPU per put/get, plain vs 3 Encrypted fields, and KMS calls per 1,000 reads."""
     ops, rounds, reads = (100, 3, 200) if quick else (300, 5, 1000)
     results: list[dict[str, object]] = []
     with moto_process() as url:
         for transport in ("lean", "aiobotocore"):
-            values = _measure([url, str(ops), str(rounds), str(reads), transport])
+            values = run_child(_SCRIPT, [url, str(ops), str(rounds), str(reads), transport])
             cpu: dict[str, float] = values["cpu"]
             for op in ("put", "get"):
                 base = cpu[f"{op} plain"]

@@ -11,9 +11,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .._client import Client
-from .._codec import AttributeValue
-from .._errors import ConditionalCheckFailedError, ItemTooLargeError
-from .._item import check_size
+from .._codec import AttributeValue, deserialize
+from .._errors import (
+    ConditionalCheckFailedError,
+    ItemNotFoundError,
+    ItemTooLargeError,
+    UsageError,
+)
+from .._item import check_size, from_item
 from .._ops import PreparedWrite, WriteKind
 from .._spec import TableSpec
 from ._engine import FieldEncryption, kms_key_id
@@ -136,8 +141,8 @@ def field_crypto(db: DB, spec: TableSpec, table: str) -> FieldCrypto:
     return crypto
 
 
-async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue]) -> Any:
-    """Re-seal one item's encrypted values under the current key; the opened item, or ``None``.
+async def reencrypt(db: DB, spec: TableSpec, table: str, key: dict[str, AttributeValue]) -> Any:
+    """Re-seal one item's encrypted values under the current key; the item as a model.
 
     Each attempt reads the item (consistently), opens its values (so they are known to be
     intact), seals them again and writes them with a condition that each stored value is still
@@ -145,13 +150,19 @@ async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue])
     the current key anyway) and the item is read again. Nothing else in the item changes; the
     version and timestamps are not bumped (the plaintext is the same).
     """
-    spec, table = crypto.spec, crypto.table
+    crypto = db._crypto(spec, table)
+    if crypto is None:
+        raise UsageError(f"{spec.model.__name__} has no Encrypted fields to re-encrypt")
     failure: ConditionalCheckFailedError | None = None
     for _ in range(_REENCRYPT_ATTEMPTS):
         read = {"TableName": table, "Key": key, "ConsistentRead": True}
         raw = (await db.client.call("GetItem", read)).get("Item")
         if not raw:
-            return None
+            raise ItemNotFoundError(
+                f"no {spec.model.__name__} to re-encrypt under that key",
+                model=spec.model.__name__,
+                key={f.name: deserialize(key[f.attribute]) for f in spec.key_fields},
+            )
         opened = await crypto.open_item(raw)
         plain = {
             f.attribute: opened[f.attribute]
@@ -159,7 +170,7 @@ async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue])
             if f.attribute in opened and "NULL" not in opened[f.attribute]
         }
         if not plain:
-            return opened
+            return from_item(spec, opened)
         sealed = await crypto.engine.seal_values(crypto.kms, spec, table, key, plain)
         names: dict[str, str] = {}
         values: dict[str, AttributeValue] = {}
@@ -186,6 +197,6 @@ async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue])
         except ConditionalCheckFailedError as exc:
             failure = exc
             continue
-        return await crypto.open_item(response["Attributes"])
+        return from_item(spec, await crypto.open_item(response["Attributes"]))
     assert failure is not None
     raise failure
