@@ -12,8 +12,10 @@ per test. Set ``ASYNCDYNAMO_TEST_ENDPOINT`` to run the same tests elsewhere:
 ``ASYNCDYNAMO_TEST_TRANSPORTS`` (comma-separated, default: every installed transport) picks the
 transports the ``db`` fixture is parametrized over.
 
+``ASYNCDYNAMO_TEST_KMS_KEY`` names an existing KMS key for the ``kms_key`` fixture outside moto.
+
 Fixtures: ``dynamo_endpoint`` (session), ``dynamo_transport``, ``table_prefix``, ``dynamo_config``,
-``db``, ``make_tables``.
+``db``, ``make_tables``, ``kms_key``.
 """
 
 from __future__ import annotations
@@ -23,12 +25,13 @@ import importlib.util
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
 
 from ._config import Config, Credentials, TransportKind
-from ._db import DB
+from ._db import DB, create_transport
 from ._model import Model
 from .local import DUMMY_CREDENTIALS, Endpoint, MotoServer, config_for
 
@@ -37,16 +40,19 @@ __all__ = [
     "Endpoint",
     "MotoServer",
     "config_for",
+    "create_kms_key",
     "db",
     "dynamo_config",
     "dynamo_endpoint",
     "dynamo_transport",
+    "kms_key",
     "make_tables",
     "table_prefix",
 ]
 
 ENDPOINT_VARIABLE = "ASYNCDYNAMO_TEST_ENDPOINT"
 TRANSPORTS_VARIABLE = "ASYNCDYNAMO_TEST_TRANSPORTS"
+KMS_KEY_VARIABLE = "ASYNCDYNAMO_TEST_KMS_KEY"
 
 
 def _env_credentials() -> Credentials | None:
@@ -136,3 +142,27 @@ async def make_tables(db: DB) -> AsyncIterator[Callable[..., Awaitable[list[str]
     yield create
     if created:  # moto keeps deleted tables' memory otherwise; runs before `db` closes
         await db.schema.delete(*created)
+
+
+async def create_kms_key(config: Config) -> str:
+    """Create a symmetric KMS key at ``config``'s KMS endpoint (moto: free, instant); its ARN."""
+    kms = create_transport(replace(config, endpoint_url=config.kms_endpoint_url), service="kms")
+    try:
+        created = await kms.call("CreateKey", {"Description": "asyncdynamo tests"})
+    finally:
+        await kms.aclose()
+    return str(created["KeyMetadata"]["Arn"])
+
+
+@pytest.fixture
+async def kms_key(dynamo_endpoint: Endpoint, dynamo_config: Config) -> str:
+    """A KMS key for ``Encrypted`` fields: ``ASYNCDYNAMO_TEST_KMS_KEY``, else a new one in moto.
+
+    Pass it on: ``DB(replace(dynamo_config, kms_key_id=kms_key))``.
+    """
+    existing = os.environ.get(KMS_KEY_VARIABLE, "").strip()
+    if existing:
+        return existing
+    if not dynamo_endpoint.is_moto:
+        pytest.skip(f"set {KMS_KEY_VARIABLE} to test encrypted fields outside moto")
+    return await create_kms_key(dynamo_config)

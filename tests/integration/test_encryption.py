@@ -20,9 +20,8 @@ from asyncdynamo import (
     RetryPolicy,
     Update,
     attr,
-    create_transport,
 )
-from asyncdynamo.testing import Endpoint
+from asyncdynamo.testing import Endpoint, create_kms_key
 from tests.encryption_models import Card, OtherCard, Vault, full_vault
 
 pytestmark = pytest.mark.integration
@@ -33,22 +32,7 @@ MakeTables = Callable[..., Awaitable[list[str]]]
 @pytest.fixture
 def moto_only(dynamo_endpoint: Endpoint) -> None:
     if not dynamo_endpoint.is_moto:
-        pytest.skip("creates KMS keys: moto's server only")
-
-
-async def new_kms_key(config: Config) -> str:
-    """A fresh KMS key in moto, through our own transport's KMS protocol; its ARN."""
-    kms = create_transport(replace(config, endpoint_url=config.kms_endpoint_url), service="kms")
-    try:
-        created = await kms.call("CreateKey", {"Description": "asyncdynamo tests"})
-    finally:
-        await kms.aclose()
-    return str(created["KeyMetadata"]["Arn"])
-
-
-@pytest.fixture
-async def kms_key(dynamo_config: Config, moto_only: None) -> str:
-    return await new_kms_key(dynamo_config)
+        pytest.skip("creates several KMS keys and stops KMS: moto's server only")
 
 
 @pytest.fixture
@@ -201,9 +185,7 @@ class TestBinding:
 
 @pytest.mark.usefixtures("tables")
 class TestFailClosed:
-    async def test_missing_key_config_fails_before_anything_is_sent(
-        self, db: DB, moto_only: None
-    ) -> None:
+    async def test_missing_key_config_fails_before_anything_is_sent(self, db: DB) -> None:
         sent: list[str] = []
         db.client.observers.append(lambda op, *_: sent.append(op))
         with pytest.raises(EncryptionNotConfiguredError) as caught:
@@ -269,13 +251,13 @@ class TestKeyCache:
         assert "Decrypt" not in calls
 
 
-@pytest.mark.usefixtures("tables")
+@pytest.mark.usefixtures("tables", "moto_only")
 class TestRotation:
     async def test_items_under_an_old_key_still_open_and_reencrypt_moves_them(
         self, edb: DB, sealed_config: Config
     ) -> None:
         await edb.put(card("k1"))
-        new_key = await new_kms_key(sealed_config)
+        new_key = await create_kms_key(sealed_config)
         async with DB(replace(sealed_config, kms_key_id=new_key)) as rotated:
             assert (await rotated.get(Card, "k1", consistent=True, required=True)).pan
             await rotated.put(card("k2"))
