@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -291,3 +293,72 @@ def test_importing_asyncdynamo_and_using_a_clear_model_does_not_import_cryptogra
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.split() == ["clear", "False", "encrypted", "True"]
+
+
+class TestManyItems:
+    async def test_data_keys_of_one_read_load_concurrently_and_bounded(self) -> None:
+        from asyncdynamo._encryption._engine import MAX_CONCURRENT_KEY_LOADS
+
+        kms = FakeKms()
+        writer, _ = fake_kms_client(kms)
+        engine = FieldEncryption("alias/test", Config().data_key_cache)
+        spec = spec_of(Card)
+        items = []
+        for i in range(20):  # 20 values under 20 distinct data keys
+            key = {"card_id": {"S": f"k{i}"}}
+            sealed = await engine.seal_values(writer, spec, "cards", key, {"pan": {"S": str(i)}})
+            engine.clear()  # the next value gets a new data key
+            items.append({**key, **sealed})
+        in_flight, peak, release = 0, 0, asyncio.Event()
+
+        async def slow_kms(operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            if peak >= MAX_CONCURRENT_KEY_LOADS:
+                release.set()
+            await release.wait()
+            in_flight -= 1
+            return dict(kms(operation, dict(params)))
+
+        reader = Client(SlowTransport(slow_kms), FAST_RETRY)
+        async with asyncio.timeout(30):  # loads one at a time would never release: fail, not hang
+            opened = await FieldEncryption("alias/test", Config().data_key_cache).open_items(
+                reader, spec, "cards", items
+            )
+        assert [o["pan"] for o in opened] == [{"S": str(i)} for i in range(20)]
+        assert peak == MAX_CONCURRENT_KEY_LOADS
+
+    async def test_kms_down_on_a_read_is_retryable(self) -> None:
+        from asyncdynamo import InternalServerError, KMSUnavailableError
+
+        kms = FakeKms()
+        writer, _ = fake_kms_client(kms)
+        spec = spec_of(Card)
+        key = {"card_id": {"S": "k1"}}
+        engine = FieldEncryption("alias/test", Config().data_key_cache)
+        sealed = await engine.seal_values(writer, spec, "cards", key, {"pan": {"S": "4111"}})
+        reader, transport = fake_kms_client(kms)
+        transport.script = [InternalServerError("down", code="KMSInternalException")] * 4
+        fresh = FieldEncryption("alias/test", Config().data_key_cache)
+        with pytest.raises(KMSUnavailableError) as caught:
+            await fresh.open_items(reader, spec, "cards", [{**key, **sealed}])
+        assert caught.value.retryable and caught.value.operation == "Decrypt"
+
+
+class TestTransactions:
+    async def test_a_commit_sent_again_carries_the_same_sealed_parameters(self) -> None:
+        from asyncdynamo import ConnectionFailedError, RetryPolicy
+
+        transport = FakeTransport(script=[ConnectionFailedError("reset"), {}])
+        db = fake_db(transport, kms_key_id="alias/test", retry=RetryPolicy(max_attempts=1))
+        db._crypto_state["kms"] = fake_kms_client()[0]
+        tx = db.transaction(token="t-1")
+        tx.put(card())
+        with pytest.raises(ConnectionFailedError):
+            await tx.commit()
+        await tx.commit()  # the outcome was unknown: the same token, the same parameters
+        first, second = (c.params for c in transport.calls)
+        assert first == second
+        sealed_pan = first["TransactItems"][0]["Put"]["Item"]["pan"]
+        assert set(sealed_pan) == {"B"}
