@@ -22,6 +22,7 @@ from botocore.httpsession import create_urllib3_context
 from ._config import Config, CredentialsProvider
 from ._error_table import error_from_service
 from ._errors import (
+    CertificateVerificationError,
     ConfigurationError,
     ConnectionFailedError,
     RequestTimeoutError,
@@ -104,6 +105,26 @@ def _session_with_provider(session: Any, provider: CredentialsProvider) -> AioSe
     return scoped
 
 
+def _is_certificate_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a certificate that did not verify (botocore wraps aiohttp's
+    error, which wraps the ``ssl`` one, as ``kwargs["error"]`` and as causes)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        kwargs = getattr(current, "kwargs", None)
+        linked = [current.__cause__, current.__context__, *current.args]
+        if isinstance(kwargs, dict):
+            linked.append(kwargs.get("error"))
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return False
+
+
 class AiobotocoreTransport:
     """Sends calls through one aiobotocore client, created on first use and reused.
 
@@ -137,8 +158,15 @@ class AiobotocoreTransport:
                 **options,
             )
             kwargs: dict[str, Any] = {"region_name": config.region, "config": aio_config}
-            if config.endpoint_url:
-                kwargs["endpoint_url"] = config.endpoint_url
+            endpoint_url = config.endpoint_url_for(self._service)
+            if endpoint_url:
+                kwargs["endpoint_url"] = endpoint_url
+            elif self._service == "sts":
+                # The regional endpoint, whatever AWS_STS_REGIONAL_ENDPOINTS says (as the lean
+                # transport does): never the legacy global one.
+                from ._lean._endpoints import regional_url
+
+                kwargs["endpoint_url"] = regional_url("sts", config.region)
             session = config.session
             if config.credentials_provider is not None:
                 session = _session_with_provider(session, config.credentials_provider)
@@ -185,6 +213,8 @@ class AiobotocoreTransport:
         except boto_errors.ParamValidationError as exc:
             raise ConfigurationError(f"{operation}: invalid parameters: {exc}") from exc
         except (boto_errors.HTTPClientError, boto_errors.ConnectionError, OSError) as exc:
+            if _is_certificate_failure(exc):  # not retryable: the same certificate every time
+                raise CertificateVerificationError(f"{operation}: {exc}") from exc
             raise ConnectionFailedError(f"{operation}: {exc}") from exc
         return response
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -57,6 +57,28 @@ class RetryPolicy:
         return rng() * min(self.cap, self.base * float(1 << attempt))
 
 
+# Which Config field overrides each service's endpoint. DynamoDB's override (moto, DynamoDB Local,
+# a VPC endpoint) is never used for STS or KMS: AssumeRole carries the base account's session
+# token, and KMS returns plaintext data keys. Services not listed get no override.
+_ENDPOINT_SETTINGS = {
+    "dynamodb": "endpoint_url",
+    "sts": "sts_endpoint_url",
+    "kms": "kms_endpoint_url",
+}
+
+
+def redacted_repr(obj: Any, secrets: frozenset[str]) -> str:
+    """``Name(field=value, ...)`` of a dataclass, with the fields in ``secrets`` shown as ``'***'``."""
+    shown = ", ".join(
+        f"{f.name}={'***'!r}"
+        if f.name in secrets and getattr(obj, f.name) is not None
+        else f"{f.name}={getattr(obj, f.name)!r}"
+        for f in fields(obj)
+        if f.repr
+    )
+    return f"{type(obj).__name__}({shown})"
+
+
 CredentialsProvider = Callable[[], Awaitable[Credentials]]
 """Called before signing each request; must return valid (unexpired) credentials quickly."""
 
@@ -67,7 +89,12 @@ class Config:
 
     Attributes:
         region: AWS region of the tables.
-        endpoint_url: override the service endpoint (moto, DynamoDB Local...).
+        endpoint_url: override DynamoDB's endpoint (moto, DynamoDB Local, a VPC endpoint...).
+            Only DynamoDB (and KMS, until it has its own setting) uses it.
+        sts_endpoint_url: override STS's endpoint (AssumeRole for partner accounts); ``None``
+            uses the regional STS endpoint of ``region``'s partition
+            (``https://sts.<region>.amazonaws.com``). Never taken from ``endpoint_url``: the
+            AssumeRole request carries the base account's session token.
         credentials: explicit credentials; ``None`` uses the transport's default resolution.
         credentials_provider: awaited for credentials before each request (refreshable ones,
             e.g. an assumed role); wins over ``credentials``.
@@ -78,7 +105,8 @@ class Config:
         table_prefix: prepended to every model's table name (``"prod-"`` for stages).
         table_names: explicit table name per model table name; wins over the prefix.
         return_consumed_capacity: always ask DynamoDB for consumed capacity.
-        cursor_secret: key that signs pagination cursors (set it to share cursors across processes).
+        cursor_secret: key that signs pagination cursors (set it to share cursors across processes);
+            shown as ``'***'`` by ``repr``.
         session: an aiobotocore ``AioSession`` or ``aioboto3.Session`` to build the client from.
         client_options: extra keyword arguments for the transport (advanced).
         kms_key_id: the KMS key (id, ARN or alias) that seals ``Encrypted`` fields; a model's
@@ -90,6 +118,7 @@ class Config:
 
     region: str = "us-east-1"
     endpoint_url: str | None = None
+    sts_endpoint_url: str | None = None
     credentials: Credentials | None = None
     credentials_provider: CredentialsProvider | None = None
     transport: TransportKind = TransportKind.AIOBOTOCORE
@@ -112,6 +141,18 @@ class Config:
             raise ValueError("Config.max_pool_connections must be at least 1")
         if self.connect_timeout <= 0 or self.read_timeout <= 0:
             raise ValueError("Config timeouts must be positive")
+
+    def __repr__(self) -> str:  # never print the cursor secret
+        return redacted_repr(self, frozenset({"cursor_secret"}))
+
+    def endpoint_url_for(self, service: str) -> str | None:
+        """The endpoint override for ``service`` (``"dynamodb"``, ``"sts"``, ``"kms"``).
+
+        ``None`` means the service's regional endpoint.
+        """
+        setting = _ENDPOINT_SETTINGS.get(service)
+        url: str | None = getattr(self, setting) if setting is not None else None
+        return url
 
     def table_name(self, base: str) -> str:
         """The physical table name for a model's declared table name."""

@@ -35,15 +35,19 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   └── InternalServerError            a 5xx from the service (retryable)
 ├── TransportError                     no usable answer came back (retryable)
 │   ├── ConnectionFailedError          connecting or sending failed
-│   └── RequestTimeoutError            the service did not answer in time
+│   ├── RequestTimeoutError            the service did not answer in time
+│   └── CertificateVerificationError   the endpoint's TLS certificate is not trusted (not retryable)
 ├── ItemNotFoundError                  ``get(..., required=True)`` found nothing (``.key``)
 ├── ItemDecodeError                    a stored item does not validate as its model (``.item``)
 ├── UnprocessedItemsError              a batch left items unprocessed after every retry
 ├── KMSUnavailableError                KMS throttled, failed or was unreachable; nothing was written (retryable)
 ├── AssumeRoleFailedError              STS refused a partner's role (``.partner_id``, ``.role_arn``)
-│   └── AssumeRoleUnavailableError     STS throttled, failed or was unreachable (retryable)
+│   ├── AssumeRoleUnavailableError     STS throttled, failed or was unreachable (retryable)
+│   └── PartnerAccountMismatchError    the session STS gave is not provably in the partner's account
 └── DeadlineExceededError              the caller's deadline passed (``.operation``, ``.remaining``)
-    └── LambdaTimeoutError             the Lambda invocation's deadline (remaining time − buffer) passed
+    ├── LambdaTimeoutError             the Lambda invocation's deadline (remaining time − buffer) passed
+    │   └── BatchLambdaTimeoutError    ... mid-batch (also a BatchDeadlineExceededError)
+    └── BatchDeadlineExceededError     the deadline passed mid-batch (``.unprocessed``, ``.in_flight``)
 ```
 """
 
@@ -58,7 +62,10 @@ __all__ = [
     "AssumeRoleFailedError",
     "AssumeRoleUnavailableError",
     "AsyncDynamoError",
+    "BatchDeadlineExceededError",
+    "BatchLambdaTimeoutError",
     "CancellationReason",
+    "CertificateVerificationError",
     "ConditionalCheckFailedError",
     "ConfigurationError",
     "ConnectionFailedError",
@@ -80,6 +87,7 @@ __all__ = [
     "LambdaTimeoutError",
     "ModelDeclarationError",
     "NoIndexForQueryError",
+    "PartnerAccountMismatchError",
     "PartnerConfigurationError",
     "PartnerNotFoundError",
     "RequestLimitError",
@@ -375,6 +383,15 @@ class RequestTimeoutError(TransportError):
     pass
 
 
+class CertificateVerificationError(TransportError):
+    """The endpoint's TLS certificate is not trusted (unknown CA, wrong host name, expired).
+
+    Not retryable: another attempt meets the same certificate. The request was not sent.
+    """
+
+    retryable = False
+
+
 # --- outcomes the caller asked to be told about -----------------------------------------------
 
 
@@ -436,6 +453,37 @@ class DeadlineExceededError(AsyncDynamoError, TimeoutError):
         self.remaining = remaining
 
 
+class BatchDeadlineExceededError(DeadlineExceededError):
+    """The deadline passed in the middle of ``batch_write``/``batch_get``; what is not done is here.
+
+    Attributes:
+        unprocessed: per table name, the wire-format requests (writes) or keys (gets) that are
+            not known to be done: never sent, left unprocessed by DynamoDB, or in flight at the
+            deadline. Sending them again finishes the batch.
+        in_flight: the part of ``unprocessed`` whose request was sent (or about to be) when the
+            deadline cut it: DynamoDB may or may not have applied it.
+        processed_count: how many items are known to be done.
+        partial: for ``batch_get``, the models read before the deadline.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        remaining: float,
+        unprocessed: Mapping[str, Sequence[Mapping[str, Any]]],
+        in_flight: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        processed_count: int = 0,
+        partial: Sequence[Any] = (),
+    ) -> None:
+        super().__init__(message, operation=operation, remaining=remaining)
+        self.unprocessed = {table: list(items) for table, items in unprocessed.items()}
+        self.in_flight = {table: list(items) for table, items in (in_flight or {}).items()}
+        self.processed_count = processed_count
+        self.partial = list(partial)
+
+
 class LambdaTimeoutError(DeadlineExceededError):
     """The Lambda invocation's deadline (remaining time minus the cleanup buffer) passed.
 
@@ -448,6 +496,11 @@ class LambdaTimeoutError(DeadlineExceededError):
         remaining: seconds that were left before the deadline when it was detected (zero or
             negative: the deadline had passed).
     """
+
+
+class BatchLambdaTimeoutError(LambdaTimeoutError, BatchDeadlineExceededError):
+    """The Lambda deadline passed mid-batch: a :class:`LambdaTimeoutError` that carries what is
+    not done, as :class:`BatchDeadlineExceededError` describes."""
 
 
 # --- partner accounts (MultiAccountDB) ----------------------------------------------------------
@@ -521,3 +574,28 @@ class AssumeRoleUnavailableError(AssumeRoleFailedError):
     """STS throttled the AssumeRole call, failed (5xx) or could not be reached; retrying may work."""
 
     retryable = True
+
+
+class PartnerAccountMismatchError(AssumeRoleFailedError):
+    """STS answered with a session that is not provably in the partner's account.
+
+    The assumed-role ARN was missing, unparsable, or named another account: the credentials
+    are not used (money would move in an account nobody configured).
+
+    Attributes:
+        expected_account: the partner's account (from its role ARN).
+        assumed_arn: the ``AssumedRoleUser.Arn`` STS sent (``""`` when it sent none).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partner_id: str,
+        role_arn: str,
+        expected_account: str,
+        assumed_arn: str,
+    ) -> None:
+        super().__init__(message, partner_id=partner_id, role_arn=role_arn)
+        self.expected_account = expected_account
+        self.assumed_arn = assumed_arn

@@ -67,11 +67,16 @@ class MotoServer:
 
 
 def config_for(endpoint: Endpoint, **overrides: Any) -> Config:
-    """A Config pointing at ``endpoint`` (fast retries, since test servers are local)."""
+    """A Config pointing at ``endpoint`` (fast retries, since test servers are local).
+
+    moto serves STS too, so a moto endpoint is also the STS endpoint; any other endpoint
+    (DynamoDB Local...) leaves STS at its regional default.
+    """
     base = Config(
         region=endpoint.region,
         endpoint_url=endpoint.url,
-        kms_endpoint_url=endpoint.url,  # moto serves KMS on the same port; None: AWS's own
+        sts_endpoint_url=endpoint.url if endpoint.is_moto else None,
+        kms_endpoint_url=endpoint.url if endpoint.is_moto else None,  # moto serves KMS too
         credentials=endpoint.credentials,
         connect_timeout=5.0,
         read_timeout=30.0,

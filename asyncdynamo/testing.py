@@ -3,7 +3,7 @@
 Enable it with ``pytest_plugins = ["asyncdynamo.testing"]`` in a ``conftest.py`` (or
 ``-p asyncdynamo.testing``). It starts moto's server (``moto[server]``) on 127.0.0.1 at a free
 port once per test session and gives each test its own table-name prefix, so tables are fresh
-per test. Set ``ASYNCDYNAMO_TEST_ENDPOINT`` to run the same tests elsewhere:
+per test. moto also serves STS, so its configs set ``sts_endpoint_url`` to the same server. Set ``ASYNCDYNAMO_TEST_ENDPOINT`` to run the same tests elsewhere:
 
 - ``http://127.0.0.1:8000`` (DynamoDB Local or any endpoint; credentials from the usual AWS
   environment variables, else dummy ones), or
@@ -25,7 +25,6 @@ import importlib.util
 import os
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -146,7 +145,7 @@ async def make_tables(db: DB) -> AsyncIterator[Callable[..., Awaitable[list[str]
 
 async def create_kms_key(config: Config) -> str:
     """Create a symmetric KMS key at ``config``'s KMS endpoint (moto: free, instant); its ARN."""
-    kms = create_transport(replace(config, endpoint_url=config.kms_endpoint_url), service="kms")
+    kms = create_transport(config, service="kms")  # at config.kms_endpoint_url
     try:
         created = await kms.call("CreateKey", {"Description": "asyncdynamo tests"})
     finally:

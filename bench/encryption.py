@@ -87,7 +87,7 @@ async def main():
     )
     from asyncdynamo import create_transport
 
-    kms = create_transport(replace(config, endpoint_url=URL), service="kms")
+    kms = create_transport(config, service="kms")
     key = (await kms.call("CreateKey", {}))["KeyMetadata"]["Arn"]
     await kms.aclose()
     config = replace(config, kms_key_id=key)

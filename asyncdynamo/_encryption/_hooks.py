@@ -49,10 +49,9 @@ def _kms_client(db: DB) -> Client:
     if client is None:
         from .._db import create_transport
 
-        # KMS has its own endpoint setting: the DynamoDB endpoint_url (a local test server,
-        # a VPC endpoint) is never where KMS calls, with the account's credentials, should go.
-        config = replace(db.config, endpoint_url=db.config.kms_endpoint_url)
-        client = Client(create_transport(config, service="kms"), config.retry)
+        # The transport takes KMS's own endpoint setting (Config.kms_endpoint_url), never the
+        # DynamoDB endpoint_url: a local test server or VPC endpoint is not where KMS calls go.
+        client = Client(create_transport(db.config, service="kms"), db.config.retry)
         state[_KMS] = client
     assert isinstance(client, Client)
     deadline = getattr(db, "deadline", None)  # a LambdaDB deadline view bounds KMS calls too

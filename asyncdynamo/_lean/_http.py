@@ -13,7 +13,12 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from asyncdynamo._errors import ConfigurationError, ConnectionFailedError, RequestTimeoutError
+from asyncdynamo._errors import (
+    CertificateVerificationError,
+    ConfigurationError,
+    ConnectionFailedError,
+    RequestTimeoutError,
+)
 
 if TYPE_CHECKING:  # ``ssl`` is only needed (and contexts only built) for https endpoints
     import ssl
@@ -129,12 +134,28 @@ def _is_decimal(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+_VERSIONS = frozenset({"HTTP/1.0", "HTTP/1.1"})
+
+
+def _parse_status_line(line: str) -> tuple[str, int]:
+    # status-line = HTTP-version SP 3DIGIT SP [reason-phrase] (RFC 9112 4). Exactly three
+    # digits: "HTTP/1.1 2000" is not a 200. A missing reason (and its SP) is tolerated.
+    version, _, rest = line.partition(" ")
+    code, space, _ = rest.partition(" ")
+    if (
+        version not in _VERSIONS
+        or len(code) != 3
+        or not _is_decimal(code)
+        or not 100 <= int(code) <= 599
+        or (not space and rest != code)
+    ):
+        raise _ProtocolError(f"malformed status line {line[:80]!r}")
+    return version, int(code)
+
+
 def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     lines = head[:-4].decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/1.") or not _is_decimal(code):
-        raise _ProtocolError(f"malformed status line {lines[0][:80]!r}")
+    version, code = _parse_status_line(lines[0])
     headers: dict[str, str] = {}
     name = ""
     for line in lines[1:]:
@@ -152,7 +173,21 @@ def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     connection = headers.get("connection", "").lower()
     # HTTP/1.1 keeps connections open unless told otherwise; HTTP/1.0 only when asked.
     keep_alive = "keep-alive" in connection if version == "HTTP/1.0" else "close" not in connection
-    return int(code), headers, keep_alive
+    return code, headers, keep_alive
+
+
+def _is_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_certificate_failure(exc: OSError) -> bool:
+    import ssl  # already loaded: a TLS connection was being made
+
+    return isinstance(exc, ssl.SSLCertVerificationError)
 
 
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
@@ -238,7 +273,14 @@ class ConnectionPool:
             # A newline inside a value (say, a session token pasted with one) would split the
             # request into two; refuse it rather than send something else than was signed.
             raise ConfigurationError("an HTTP header value contains a line break")
-        data = head.encode("latin-1") + body
+        try:
+            data = head.encode("latin-1") + body
+        except UnicodeEncodeError as exc:
+            # Named, never shown: the value may be a token. Nothing was sent.
+            name = next((n for n, v in headers.items() if not _is_latin1(f"{n}{v}")), "a header")
+            raise ConfigurationError(
+                f"HTTP header {name!r} has a character outside Latin-1 and cannot be sent"
+            ) from exc
         async with self._slots:
             while self._idle:
                 conn = self._idle.pop()
@@ -275,6 +317,11 @@ class ConnectionPool:
                 f"connecting to {self._host}:{self._port} timed out after {self._connect_timeout}s"
             ) from exc
         except OSError as exc:
+            if self._tls and _is_certificate_failure(exc):
+                # Not retryable: every attempt meets the same certificate.
+                raise CertificateVerificationError(
+                    f"the TLS certificate of {self._host}:{self._port} is not trusted: {exc}"
+                ) from exc
             raise ConnectionFailedError(
                 f"cannot connect to {self._host}:{self._port}: {exc}"
             ) from exc
@@ -336,9 +383,15 @@ class ConnectionPool:
         """The body, and whether the connection can carry another request afterwards."""
         if method == "HEAD" or status in (204, 304):  # no body, whatever the headers say
             return b"", True
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return await _read_chunked(reader), True
         length = headers.get("content-length")
+        encoding = headers.get("transfer-encoding")
+        if encoding is not None and length is not None:
+            # Two framings: the peer (or a proxy on the way) and we may disagree on where the
+            # body ends, the classic response-splitting setup (RFC 9112 6.3). Fail the response;
+            # the connection is closed, never reused.
+            raise _ProtocolError("response has both Transfer-Encoding and Content-Length")
+        if encoding is not None and "chunked" in encoding.lower():
+            return await _read_chunked(reader), True
         if length is not None:
             if not _is_decimal(length):
                 raise _ProtocolError(f"invalid Content-Length {length[:20]!r}")

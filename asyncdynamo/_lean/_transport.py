@@ -30,7 +30,8 @@ class LeanTransport:
     ``Config.client_options`` are aiobotocore ``AioConfig`` options and are not used here.
 
     Args:
-        config: region, endpoint override, credentials, pool size and timeouts.
+        config: region, the service's endpoint override (:meth:`Config.endpoint_url_for`),
+            credentials, pool size and timeouts.
         service: ``"dynamodb"`` (default), ``"kms"`` or ``"sts"``.
 
     Raises:
@@ -50,7 +51,7 @@ class LeanTransport:
             )
         self.service = service
         self._protocol = protocol_for(service)
-        endpoint = resolve_endpoint(service, config.region, config.endpoint_url)
+        endpoint = resolve_endpoint(service, config.region, config.endpoint_url_for(service))
         self._host_header = endpoint.host_header
         self._path = endpoint.path
         self._signer = SigV4Signer(config.region, service)

@@ -362,3 +362,17 @@ class TestTransactions:
         assert first == second
         sealed_pan = first["TransactItems"][0]["Put"]["Item"]["pan"]
         assert set(sealed_pan) == {"B"}
+
+
+def test_kms_never_uses_the_dynamodb_endpoint_override() -> None:
+    from asyncdynamo.local import Endpoint, config_for
+
+    local = Config(endpoint_url="http://127.0.0.1:8000")
+    assert local.endpoint_url_for("kms") is None  # the regional KMS endpoint
+    assert replace(local, kms_endpoint_url="http://kms.test").endpoint_url_for("kms") == (
+        "http://kms.test"
+    )
+    moto = Endpoint("http://127.0.0.1:5000", "us-east-1", None, is_moto=True)
+    other = Endpoint("http://127.0.0.1:8000", "us-east-1", None)
+    assert config_for(moto).endpoint_url_for("kms") == "http://127.0.0.1:5000"
+    assert config_for(other).endpoint_url_for("kms") is None
