@@ -47,6 +47,8 @@ def _kms_client(db: DB) -> Client:
     state = db._crypto_state
     client = state.get(_KMS)
     if client is None:
+        if db._closed:
+            raise UsageError("this DB is closed")
         from .._db import create_transport
 
         # The transport takes KMS's own endpoint setting (Config.kms_endpoint_url), never the
