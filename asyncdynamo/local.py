@@ -86,6 +86,7 @@ def config_for(endpoint: Endpoint, **overrides: Any) -> Config:
         region=endpoint.region,
         endpoint_url=endpoint.url,
         sts_endpoint_url=endpoint.url if endpoint.is_moto else None,
+        kms_endpoint_url=endpoint.url if endpoint.is_moto else None,  # moto serves KMS too
         credentials=endpoint.credentials,
         connect_timeout=5.0,
         read_timeout=30.0,

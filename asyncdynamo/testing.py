@@ -12,8 +12,10 @@ per test. moto also serves STS, so its configs set ``sts_endpoint_url`` to the s
 ``ASYNCDYNAMO_TEST_TRANSPORTS`` (comma-separated, default: every installed transport) picks the
 transports the ``db`` fixture is parametrized over.
 
+``ASYNCDYNAMO_TEST_KMS_KEY`` names an existing KMS key for the ``kms_key`` fixture outside moto.
+
 Fixtures: ``dynamo_endpoint`` (session), ``dynamo_transport``, ``table_prefix``, ``dynamo_config``,
-``db``, ``make_tables``, ``fault_proxy``.
+``db``, ``make_tables``, ``fault_proxy``, ``kms_key``.
 
 :class:`FaultProxy` sits between a client and the server and injects scripted faults (latency,
 throttling, errors, connection resets, unprocessed batch items, transaction conflicts) while
@@ -32,7 +34,7 @@ from typing import Any
 import pytest
 
 from ._config import Config, Credentials, TransportKind
-from ._db import DB
+from ._db import DB, create_transport
 from ._model import Model
 from ._testing._faults import (
     Counts,
@@ -65,17 +67,20 @@ __all__ = [
     "TransactionConflict",
     "Unprocessed",
     "config_for",
+    "create_kms_key",
     "db",
     "dynamo_config",
     "dynamo_endpoint",
     "dynamo_transport",
     "fault_proxy",
+    "kms_key",
     "make_tables",
     "table_prefix",
 ]
 
 ENDPOINT_VARIABLE = "ASYNCDYNAMO_TEST_ENDPOINT"
 TRANSPORTS_VARIABLE = "ASYNCDYNAMO_TEST_TRANSPORTS"
+KMS_KEY_VARIABLE = "ASYNCDYNAMO_TEST_KMS_KEY"
 
 
 def _env_credentials() -> Credentials | None:
@@ -178,3 +183,27 @@ def fault_proxy(dynamo_endpoint: Endpoint) -> Iterator[FaultProxy]:
         pytest.skip("the fault proxy needs a plain-http endpoint")
     with FaultProxy(dynamo_endpoint.url) as proxy:
         yield proxy
+
+
+async def create_kms_key(config: Config) -> str:
+    """Create a symmetric KMS key at ``config``'s KMS endpoint (moto: free, instant); its ARN."""
+    kms = create_transport(config, service="kms")  # at config.kms_endpoint_url
+    try:
+        created = await kms.call("CreateKey", {"Description": "asyncdynamo tests"})
+    finally:
+        await kms.aclose()
+    return str(created["KeyMetadata"]["Arn"])
+
+
+@pytest.fixture
+async def kms_key(dynamo_endpoint: Endpoint, dynamo_config: Config) -> str:
+    """A KMS key for ``Encrypted`` fields: ``ASYNCDYNAMO_TEST_KMS_KEY``, else a new one in moto.
+
+    Pass it on: ``DB(replace(dynamo_config, kms_key_id=kms_key))``.
+    """
+    existing = os.environ.get(KMS_KEY_VARIABLE, "").strip()
+    if existing:
+        return existing
+    if not dynamo_endpoint.is_moto:
+        pytest.skip(f"set {KMS_KEY_VARIABLE} to test encrypted fields outside moto")
+    return await create_kms_key(dynamo_config)
