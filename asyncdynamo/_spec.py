@@ -63,13 +63,14 @@ class FieldSpec:
     kind: ValueKind
     optional: bool
     validation_key: str
-    dump_key: str = ""
     omit_empty: bool = False
     is_ttl: bool = False
     is_version: bool = False
     is_created_at: bool = False
     is_updated_at: bool = False
     encrypted: bool = False
+    # A ``datetime`` field (possibly optional): read back as an aware UTC datetime.
+    is_datetime: bool = False
 
     @property
     def key_type(self) -> str:
@@ -109,8 +110,9 @@ class TableSpec:
     updated_at: FieldSpec | None = None
     encrypted: tuple[FieldSpec, ...] = ()
     set_fields: tuple[FieldSpec, ...] = field(default=())
-    # Fields by the key ``model_dump(by_alias=True)`` gives them (their serialization alias).
-    by_dump_key: Mapping[str, FieldSpec] = field(default_factory=dict)
+    # Stored attribute names of every secondary-index key (sparse: never stored as NULL).
+    index_key_attributes: frozenset[str] = frozenset()
+    datetime_fields: tuple[FieldSpec, ...] = field(default=())
 
     @property
     def key_fields(self) -> tuple[FieldSpec, ...]:
@@ -293,13 +295,13 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         kind=kind,
         optional=optional,
         validation_key=alias or name,
-        dump_key=info.serialization_alias or info.alias or name,
         omit_empty=any(isinstance(m, OmitEmpty) for m in markers),
         is_ttl=is_ttl,
         is_version=is_version,
         is_created_at=created,
         is_updated_at=updated,
         encrypted=any(isinstance(m, Encrypted) for m in markers),
+        is_datetime=_is_time(annotation),
     )
 
 
@@ -380,7 +382,13 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
         updated_at=_single(owner, "UpdatedAt", [s for s in fields.values() if s.is_updated_at]),
         encrypted=encrypted,
         set_fields=tuple(s for s in fields.values() if s.kind is ValueKind.SET),
-        by_dump_key=types.MappingProxyType({s.dump_key: s for s in fields.values()}),
+        index_key_attributes=frozenset(
+            key.attribute
+            for index in indexes
+            for key in (index.partition, index.sort)
+            if key is not None
+        ),
+        datetime_fields=tuple(s for s in fields.values() if s.is_datetime),
     )
 
 
