@@ -68,6 +68,14 @@ def _cause(write: PreparedWrite, reason: CancellationReason) -> AsyncDynamoError
     return error
 
 
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
 def _action_size(params: Mapping[str, Any]) -> int:
     size = 0
     for name, value in params.items():
@@ -92,8 +100,12 @@ class Transaction:
     """
 
     def __init__(self, db: DB, *, token: str | None = None, now: datetime | None = None) -> None:
-        if token is not None and not 1 <= len(token) <= MAX_TOKEN_LENGTH:
-            raise UsageError(f"a transaction token is 1 to {MAX_TOKEN_LENGTH} characters")
+        if token is not None and (
+            not 1 <= len(token) <= MAX_TOKEN_LENGTH or _has_lone_surrogate(token)
+        ):
+            raise UsageError(
+                f"a transaction token is 1 to {MAX_TOKEN_LENGTH} characters of valid text"
+            )
         if now is not None and (now.tzinfo is None or now.utcoffset() is None):
             raise UsageError("a transaction's now must be timezone-aware (e.g. UTC)")
         self._db = db

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 import pytest
 
 from asyncdynamo import (
-    DB,
     Config,
     ConfigurationError,
     ExpressionError,
@@ -25,8 +24,7 @@ from asyncdynamo._item import to_item
 from tests.fakes import FakeTransport, fake_db
 from tests.integration.fidelity_models import Palette
 from tests.models import Note, Order
-
-Operation = Callable[[DB], Awaitable[Any]]
+from tests.reliability.rejects import Case, assert_rejected_before_sending
 
 
 def _deep(levels: int) -> dict[str, Any]:
@@ -39,7 +37,7 @@ def _deep(levels: int) -> dict[str, Any]:
 BIG = "x" * 410_000
 LONE = "ok \ud800 ok"
 
-CASES: dict[str, tuple[Operation, type[Exception], str]] = {
+CASES: dict[str, Case] = {
     "put of a map nested 33 levels": (
         lambda db: db.put(Palette(palette_id="p", doc=_deep(33))),
         SerializationError,
@@ -147,12 +145,7 @@ CASES: dict[str, tuple[Operation, type[Exception], str]] = {
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 async def test_invalid_input_fails_typed_before_sending(case: str) -> None:
-    operation, error, message = CASES[case]
-    transport = FakeTransport()
-    async with fake_db(transport) as db:
-        with pytest.raises(error, match=message):
-            await operation(db)
-    assert transport.calls == []
+    await assert_rejected_before_sending(CASES[case])
 
 
 def test_a_lone_surrogate_error_does_not_echo_the_text() -> None:
@@ -186,3 +179,10 @@ def test_configuration_errors_are_usage_errors_and_still_value_errors() -> None:
 
 def test_a_16_byte_cursor_secret_is_accepted() -> None:
     assert Config(cursor_secret=b"0123456789abcdef").cursor_secret is not None
+
+
+async def test_a_transaction_token_with_a_lone_surrogate_is_refused() -> None:
+    transport = FakeTransport()
+    with pytest.raises(UsageError, match="token"):
+        fake_db(transport).transaction(token="pay-\udc80")
+    assert transport.calls == []
