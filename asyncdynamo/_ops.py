@@ -147,9 +147,8 @@ def prepare_put(
         expected = None if skip_version_check else current
     if not overwrite:
         must_not_exist = True
-    elif expected == 0:
-        must_not_exist = True  # a version-0 instance was never stored: replacing one is a conflict
     elif expected is not None:
+        # Version 0 (never stored) replaces only a missing item or one without a version.
         conditions.append(_version_condition(spec, expected))
     if must_not_exist:
         # Create-only: a concurrent writer that stored the same key first wins; we fail.
@@ -265,17 +264,6 @@ def explain_condition_failure(
     message = error.message if error is not None else "the condition of this action failed"
     found = _model_of(spec, old_item)
     if write.must_not_exist and old_item:
-        if write.overwrite and write.expected_version is not None:
-            actual = _stored_version(spec, old_item)
-            return VersionConflictError(
-                f"{spec.model.__name__} {_key_text(write)} already exists at version {actual}; "
-                "read it and retry the change",
-                expected_version=write.expected_version,
-                actual_version=actual,
-                item=old_item,
-                model_item=found,
-                operation=operation,
-            )
         return ItemAlreadyExistsError(
             f"{spec.model.__name__} {_key_text(write)} already exists; "
             "pass overwrite=True to replace it",

@@ -114,3 +114,19 @@ async def test_a_blind_overwrite_replaces_a_versioned_item_whatever_its_version(
     )
     assert imported.version == 1
     assert (await db.get(Account, "a", consistent=True, required=True)).owner == "imported"
+
+
+@pytest.mark.usefixtures("tables")
+async def test_version_0_matches_an_item_stored_without_a_version(db: DB) -> None:
+    table = db.table_name(Account)
+    legacy = {"account_id": {"S": "old"}, "owner": {"S": "before versions"}}
+    await db.client.call("PutItem", {"TableName": table, "Item": legacy})
+    replaced = await db.put(Account(account_id="old", owner="migrated"), overwrite=True)
+    assert replaced.version == 1
+    with pytest.raises(VersionConflictError):
+        await db.put(Account(account_id="old", owner="again"), overwrite=True)
+    await db.client.call("PutItem", {"TableName": table, "Item": legacy})
+    updated = await db.update(
+        Account, "old", changes=Update().set("owner", "u"), expected_version=0
+    )
+    assert (updated.owner, updated.version) == ("u", 1)
