@@ -41,6 +41,9 @@ def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
         if value.tzinfo is None:
             raise SerializationError(f"{spec.name}: TTL datetime must be timezone-aware")
         return {"N": str(int(value.timestamp()))}
+    if spec.json_adapter is not None:
+        # pydantic reads a Json[...] field only from JSON text: store the text it round-trips.
+        value = spec.json_adapter.dump_python(value, round_trip=True)
     if spec.kind is ValueKind.SET and not value:
         return None  # DynamoDB has no empty set; from_item restores it
     if spec.omit_empty and (

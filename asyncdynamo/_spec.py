@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Union
 
+from pydantic import Json
 from pydantic.fields import FieldInfo
 
 from ._errors import ModelDeclarationError
@@ -71,6 +72,9 @@ class FieldSpec:
     encrypted: bool = False
     # A ``datetime`` field (possibly optional): read back as an aware UTC datetime.
     is_datetime: bool = False
+    # A ``Json[...]`` field: pydantic validates it only from JSON text, so it is stored as the
+    # text this adapter's round-trip dump gives (``None`` for every other field).
+    json_adapter: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key_type(self) -> str:
@@ -112,7 +116,6 @@ class TableSpec:
     set_fields: tuple[FieldSpec, ...] = field(default=())
     # Stored attribute names of every secondary-index key (sparse: never stored as NULL).
     index_key_attributes: frozenset[str] = frozenset()
-    datetime_fields: tuple[FieldSpec, ...] = field(default=())
 
     @property
     def key_fields(self) -> tuple[FieldSpec, ...]:
@@ -289,6 +292,9 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         )
     if is_ttl:
         kind = ValueKind.NUMBER
+    json_adapter = _json_adapter(info)
+    if json_adapter is not None:
+        kind = ValueKind.STRING
     return FieldSpec(
         name=name,
         attribute=attribute,
@@ -302,7 +308,34 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         is_updated_at=updated,
         encrypted=any(isinstance(m, Encrypted) for m in markers),
         is_datetime=_is_time(annotation),
+        json_adapter=json_adapter,
     )
+
+
+_JSON: type[Any] = Json
+
+
+def _holds_json(annotation: Any, metadata: list[Any]) -> bool:
+    if any(meta is _JSON or isinstance(meta, _JSON) for meta in metadata):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        return _holds_json(inner, extra)
+    if origin is Union or origin is types.UnionType:
+        return any(_holds_json(arg, []) for arg in typing.get_args(annotation))
+    return False
+
+
+def _json_adapter(info: FieldInfo) -> Any:
+    if not _holds_json(info.annotation, list(info.metadata)):
+        return None
+    from pydantic import TypeAdapter
+
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = typing.Annotated[annotation, *info.metadata]
+    return TypeAdapter(annotation)
 
 
 def _single(owner: str, label: str, specs: list[FieldSpec]) -> FieldSpec | None:
@@ -388,7 +421,6 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
             for key in (index.partition, index.sort)
             if key is not None
         ),
-        datetime_fields=tuple(s for s in fields.values() if s.is_datetime),
     )
 
 

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from pydantic import Json
 
 from asyncdynamo import (
     ConditionalCheckFailedError,
     ItemAlreadyExistsError,
     ItemNotFoundError,
+    Model,
+    PartitionKey,
     SerializationError,
     TransactionFailedError,
     Update,
@@ -313,3 +316,24 @@ async def test_every_action_of_a_transaction_gets_one_time() -> None:
         first = tx.put(Account(account_id="a", owner="o"))
         second = tx.put(Account(account_id="b", owner="o"))
     assert first.created_at == second.created_at == tx.now
+
+
+class Settings(Model):
+    """``Json[...]`` fields validate only from JSON text."""
+
+    __table__ = "fidelity_settings"
+
+    settings_id: Annotated[str, PartitionKey]
+    limits: Json[list[int]]
+    extra: Json[dict[str, Any]] | None = None
+
+
+def test_json_fields_are_stored_as_the_text_pydantic_reads_back() -> None:
+    spec = spec_of(Settings)
+    settings = Settings(settings_id="s", limits="[1, 2]", extra='{"a": [1, "b"]}')
+    item = to_item(spec, settings)
+    assert item["limits"] == {"S": "[1,2]"}
+    assert from_item(spec, item) == settings
+    ph = Placeholders(spec=spec)
+    render_update(Update().set("limits", [3]), ph)
+    assert list(ph.values.values()) == [{"S": "[3]"}]
