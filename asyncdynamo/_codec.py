@@ -209,7 +209,7 @@ def deserialize_item(item: Mapping[str, Mapping[str, Any]]) -> dict[str, Any]:
     return out
 
 
-_MODEL_KEYS: dict[type[BaseModel], tuple[tuple[str, str], ...]] = {}
+_MODEL_KEYS: dict[type[BaseModel], tuple[tuple[str, str, Any], ...]] = {}
 
 
 def _storage_key(model: type[BaseModel], name: str) -> str:
@@ -230,14 +230,24 @@ def model_values(instance: BaseModel) -> dict[str, Any]:
     """A nested model's field values, keyed the way pydantic reads them back.
 
     The values the model *holds*, not its ``model_dump()`` output view: a field with
-    ``Field(exclude=True)`` is kept and a ``field_serializer`` does not change what is stored.
+    ``Field(exclude=True)`` is kept and a ``field_serializer`` does not change what is stored
+    (a ``Json[...]`` field, which pydantic reads only from text, is kept as its JSON text).
     """
     model = type(instance)
     keys = _MODEL_KEYS.get(model)
     if keys is None:
-        keys = tuple((name, _storage_key(model, name)) for name in model.model_fields)
+        from ._spec import json_adapter
+
+        keys = tuple(
+            (name, _storage_key(model, name), json_adapter(info))
+            for name, info in model.model_fields.items()
+        )
         _MODEL_KEYS[model] = keys
-    values = {key: getattr(instance, name) for name, key in keys}
+    values: dict[str, Any] = {}
+    for name, key, adapter in keys:
+        value = getattr(instance, name)
+        # A Json[...] field is read back only from JSON text: store the text it round-trips.
+        values[key] = value if adapter is None else adapter.dump_python(value, round_trip=True)
     extra = instance.__pydantic_extra__
     if extra:
         values.update(extra)

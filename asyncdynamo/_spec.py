@@ -34,7 +34,15 @@ from ._markers import (
     Version,
 )
 
-__all__ = ["FieldSpec", "IndexKind", "IndexSpec", "TableSpec", "ValueKind", "build_spec"]
+__all__ = [
+    "FieldSpec",
+    "IndexKind",
+    "IndexSpec",
+    "TableSpec",
+    "ValueKind",
+    "build_spec",
+    "json_adapter",
+]
 
 
 class ValueKind(StrEnum):
@@ -292,8 +300,8 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         )
     if is_ttl:
         kind = ValueKind.NUMBER
-    json_adapter = _json_adapter(info)
-    if json_adapter is not None:
+    adapter = json_adapter(info)
+    if adapter is not None:
         kind = ValueKind.STRING
     return FieldSpec(
         name=name,
@@ -308,7 +316,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         is_updated_at=updated,
         encrypted=any(isinstance(m, Encrypted) for m in markers),
         is_datetime=_is_time(annotation),
-        json_adapter=json_adapter,
+        json_adapter=adapter,
     )
 
 
@@ -327,7 +335,8 @@ def _holds_json(annotation: Any, metadata: list[Any]) -> bool:
     return False
 
 
-def _json_adapter(info: FieldInfo) -> Any:
+def json_adapter(info: FieldInfo) -> Any:
+    """A TypeAdapter for a ``Json[...]`` field (stored as its JSON text), else ``None``."""
     if not _holds_json(info.annotation, list(info.metadata)):
         return None
     from pydantic import TypeAdapter

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from pydantic import Json
+from pydantic import BaseModel, Json
 
 from asyncdynamo import (
     ConditionalCheckFailedError,
@@ -337,3 +337,14 @@ def test_json_fields_are_stored_as_the_text_pydantic_reads_back() -> None:
     ph = Placeholders(spec=spec)
     render_update(Update().set("limits", [3]), ph)
     assert list(ph.values.values()) == [{"S": "[3]"}]
+
+
+class Limits(BaseModel):
+    values: Json[list[int]]
+
+
+def test_a_nested_json_field_reads_back() -> None:
+    spec = spec_of(Palette)
+    palette = Palette(palette_id="p", doc={"limits": Limits(values="[1]")})
+    back = from_item(spec, to_item(spec, palette))
+    assert Limits.model_validate(back.doc["limits"]) == Limits(values="[1]")
