@@ -105,7 +105,9 @@ def _set_value(value: set[Any] | frozenset[Any]) -> AttributeValue:
         )
     kinds = {type(v) for v in value}
     if kinds == _STR_ONLY:
-        return {"SS": list(value)}
+        # Sorted: a set's iteration order changes with the process's hash seed, and a request
+        # rebuilt under an idempotency token must be byte-for-byte the same.
+        return {"SS": sorted(value)}
     if kinds <= _NUMBER_TYPES:
         numbers = []
         for number in value:
@@ -121,15 +123,15 @@ def _set_value(value: set[Any] | frozenset[Any]) -> AttributeValue:
             raise SerializationError(
                 "a number set holds two equal numbers (e.g. 0.1 and Decimal('0.1'))"
             )
-        return {"NS": numbers}
+        return {"NS": sorted(numbers)}
     if kinds <= _BYTES_TYPES:
-        return {"BS": [bytes(v) for v in value]}
+        return {"BS": sorted(bytes(v) for v in value)}
     if any(issubclass(kind, enum.Enum) for kind in kinds):
         # Enum members are stored by value, as everywhere else (``str(member)`` of a
         # ``class Color(str, Enum)`` is "Color.RED", which would not read back).
         return _set_value(frozenset(v.value if isinstance(v, enum.Enum) else v for v in value))
     if all(isinstance(v, str) for v in value):
-        return {"SS": [str.__str__(v) for v in value]}
+        return {"SS": sorted(str.__str__(v) for v in value)}
     if all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in value):
         return {"NS": [encode_number(v) for v in value]}
     names = ", ".join(sorted(k.__name__ for k in kinds))

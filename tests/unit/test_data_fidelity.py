@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta, timezone
 from decimal import Decimal
 from typing import Annotated, Any
@@ -348,3 +351,25 @@ def test_a_nested_json_field_reads_back() -> None:
     palette = Palette(palette_id="p", doc={"limits": Limits(values="[1]")})
     back = from_item(spec, to_item(spec, palette))
     assert Limits.model_validate(back.doc["limits"]) == Limits(values="[1]")
+
+
+_PRINT_SETS = (
+    "from asyncdynamo import serialize;"
+    "print(serialize({'tags': {f't{i}' for i in range(40)}, 'ns': {i * 7 for i in range(40)}}))"
+)
+
+
+def test_sets_encode_the_same_in_every_process() -> None:
+    # A transaction rebuilt by a retried handler (maybe in another container) must send the
+    # same parameters under its token; a set's order follows the process's hash seed.
+    outputs = set()
+    for seed in ("1", "2", "3"):
+        done = subprocess.run(
+            [sys.executable, "-c", _PRINT_SETS],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+        outputs.add(done.stdout)
+    assert len(outputs) == 1
