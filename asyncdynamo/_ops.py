@@ -144,7 +144,8 @@ def prepare_put(
     if spec.version is not None:
         current = int(getattr(instance, spec.version.name) or 0)
         changes[spec.version.name] = current + 1
-        expected = None if skip_version_check else current
+        if overwrite and not skip_version_check:
+            expected = current  # a create-only put checks that no item exists, not a version
     if not overwrite:
         must_not_exist = True
     elif expected is not None:

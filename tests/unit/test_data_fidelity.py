@@ -373,3 +373,12 @@ def test_sets_encode_the_same_in_every_process() -> None:
         )
         outputs.add(done.stdout)
     assert len(outputs) == 1
+
+
+async def test_a_create_only_put_whose_own_condition_fails_is_not_item_not_found() -> None:
+    transport = FakeTransport(script=[_ccf(None)])
+    with pytest.raises(ConditionalCheckFailedError) as caught:
+        await fake_db(transport).put(
+            Account(account_id="a", owner="o", version=5), condition=attr("owner").exists()
+        )
+    assert type(caught.value) is ConditionalCheckFailedError
