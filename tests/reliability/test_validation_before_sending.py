@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
@@ -186,3 +187,8 @@ async def test_a_transaction_token_with_a_lone_surrogate_is_refused() -> None:
     with pytest.raises(UsageError, match="token"):
         fake_db(transport).transaction(token="pay-\udc80")
     assert transport.calls == []
+
+
+def test_a_naive_transaction_time_is_refused() -> None:
+    with pytest.raises(UsageError, match="timezone-aware"):
+        fake_db(FakeTransport()).transaction(token="t", now=datetime(2026, 1, 1))
