@@ -37,8 +37,10 @@ AttributeValue = dict[str, Any]
 _MAX_ADJUSTED_EXPONENT = 125
 _MIN_ADJUSTED_EXPONENT = -130
 _MAX_DIGITS = 38
-# DynamoDB stores maps and lists nested up to 32 levels deep (a top-level map is level 1).
+# DynamoDB supports documents 32 levels deep, counting the attribute itself as level 1: an
+# attribute's value may hold maps/lists 31 deep (the innermost values at level 32).
 MAX_NESTING_DEPTH = 32
+_MAX_CONTAINERS = MAX_NESTING_DEPTH - 1
 
 
 def _check_decimal(value: Decimal) -> str:
@@ -133,7 +135,7 @@ def _set_value(value: set[Any] | frozenset[Any]) -> AttributeValue:
     if all(isinstance(v, str) for v in value):
         return {"SS": sorted(str.__str__(v) for v in value)}
     if all(isinstance(v, int | float | Decimal) and not isinstance(v, bool) for v in value):
-        return {"NS": [encode_number(v) for v in value]}
+        return {"NS": sorted(encode_number(v) for v in value)}
     names = ", ".join(sorted(k.__name__ for k in kinds))
     raise SerializationError(
         f"a set holds {names}; sets must be all strings, all numbers or all bytes"
@@ -147,8 +149,9 @@ _BYTES_TYPES = frozenset({bytes, bytearray})
 
 def _too_deep() -> SerializationError:
     return SerializationError(
-        f"maps and lists are nested more than {MAX_NESTING_DEPTH} levels deep; DynamoDB "
-        f"stores at most {MAX_NESTING_DEPTH} (flatten the document, or store it as a string)"
+        f"a value nests maps/lists more than {_MAX_CONTAINERS} deep; DynamoDB stores documents "
+        f"at most {MAX_NESTING_DEPTH} levels deep, counting the attribute itself (flatten the "
+        "document, or store it as a string)"
     )
 
 
@@ -164,7 +167,7 @@ def _map_key(key: Any) -> str:
 
 
 def _encode_list(value: list[Any] | tuple[Any, ...], depth: int) -> AttributeValue:
-    if depth >= MAX_NESTING_DEPTH:
+    if depth >= _MAX_CONTAINERS:
         raise _too_deep()
     depth += 1
     return {"L": [{"S": v} if type(v) is str else _encode(v, depth) for v in value]}
@@ -192,7 +195,7 @@ def _encode_map(item: Mapping[Any, Any], depth: int) -> dict[str, AttributeValue
 
 
 def _nested_map(value: Mapping[Any, Any], depth: int) -> AttributeValue:
-    if depth >= MAX_NESTING_DEPTH:
+    if depth >= _MAX_CONTAINERS:
         raise _too_deep()
     return {"M": _encode_map(value, depth + 1)}
 
@@ -306,7 +309,7 @@ def serialize(value: Any) -> AttributeValue:
 
     Raises:
         SerializationError: the value cannot be represented (NaN, naive datetime, empty set,
-            an empty map key, maps/lists nested more than 32 levels...).
+            an empty map key, maps/lists nested deeper than DynamoDB's 32 levels...).
     """
     return _encode(value, 0)
 

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ._codec import AttributeValue, serialize
+from ._codec import MAX_NESTING_DEPTH, AttributeValue, serialize
 from ._errors import ExpressionError, SerializationError
 from ._item import MAX_ITEM_BYTES, encode_field, value_size
 from ._spec import FieldSpec, TableSpec, ValueKind
@@ -142,6 +142,11 @@ class Placeholders:
             raise ExpressionError(str(exc)) from exc
 
     def render_path(self, path: Path) -> str:
+        if len(path.elements) > MAX_NESTING_DEPTH:
+            raise ExpressionError(
+                f"{path} is {len(path.elements)} levels deep; DynamoDB document paths have at "
+                f"most {MAX_NESTING_DEPTH}"
+            )
         spec = self.field_of(path)
         parts: list[str] = []
         for position, element in enumerate(path.elements):

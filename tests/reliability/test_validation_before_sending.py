@@ -39,13 +39,13 @@ BIG = "x" * 410_000
 LONE = "ok \ud800 ok"
 
 CASES: dict[str, Case] = {
-    "put of a map nested 33 levels": (
-        lambda db: db.put(Palette(palette_id="p", doc=_deep(33))),
+    "put of a value nesting 32 maps (33 levels with the attribute)": (
+        lambda db: db.put(Palette(palette_id="p", doc=_deep(32))),
         SerializationError,
         "32",
     ),
-    "update setting a map nested 33 levels": (
-        lambda db: db.update(Palette, "p", changes=Update().set("doc", _deep(33))),
+    "update setting a value nesting 32 maps": (
+        lambda db: db.update(Palette, "p", changes=Update().set("doc", _deep(32))),
         ExpressionError,
         "32",
     ),

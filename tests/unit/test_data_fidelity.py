@@ -16,6 +16,7 @@ from pydantic import BaseModel, Json
 
 from asyncdynamo import (
     ConditionalCheckFailedError,
+    ExpressionError,
     ItemAlreadyExistsError,
     ItemNotFoundError,
     Model,
@@ -27,6 +28,7 @@ from asyncdynamo import (
     attr,
     deserialize,
     serialize,
+    serialize_item,
     spec_of,
 )
 from asyncdynamo._expr import Placeholders, render_condition
@@ -156,14 +158,25 @@ def _nested(levels: int) -> Any:
     return value
 
 
-def test_32_levels_of_nesting_are_stored() -> None:
-    assert deserialize(serialize(_nested(32))) == _nested(32)
+def test_a_value_nesting_31_maps_and_lists_is_stored() -> None:
+    # DynamoDB counts the attribute as level 1: its innermost values are then at level 32.
+    assert deserialize(serialize(_nested(31))) == _nested(31)
+    assert serialize_item({"a": _nested(31)})["a"] == serialize(_nested(31))
+    with pytest.raises(SerializationError):
+        serialize({"a": _nested(31)})  # a map around it: 32 containers
 
 
-@pytest.mark.parametrize("levels", [33, 5000])
+@pytest.mark.parametrize("levels", [32, 5000])
 def test_nesting_deeper_than_32_levels_is_a_serialization_error(levels: int) -> None:
     with pytest.raises(SerializationError, match="32"):
         serialize(_nested(levels))
+
+
+def test_a_path_deeper_than_32_levels_is_refused() -> None:
+    ph = Placeholders(spec=spec_of(Palette))
+    render_condition(attr("doc." + ".".join(["k"] * 31)).exists(), ph)
+    with pytest.raises(ExpressionError, match="32"):
+        render_condition(attr("doc." + ".".join(["k"] * 32)).exists(), ph)
 
 
 def test_a_self_containing_list_is_a_serialization_error() -> None:
