@@ -23,6 +23,7 @@ from ._ops import (
     prepare_get,
     prepare_put,
     prepare_update,
+    utc_time,
 )
 from ._spec import TableSpec
 from ._transport import Transport
@@ -382,7 +383,7 @@ class DB:
 
     def now(self) -> datetime:
         """The current time on this DB's clock, as an aware ``datetime.timezone.utc`` time."""
-        return self._clock().astimezone(UTC)
+        return utc_time(self._clock())
 
     # -- queries, scans, batches and transactions (built in _query/_scan/_batch/_transact) ---
     def _cursor_codec(self) -> CursorCodec:

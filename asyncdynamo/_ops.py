@@ -42,6 +42,7 @@ __all__ = [
     "prepare_get",
     "prepare_put",
     "prepare_update",
+    "utc_time",
 ]
 
 
@@ -73,6 +74,16 @@ class PreparedWrite:
     @property
     def table(self) -> str:
         return str(self.params["TableName"])
+
+
+def utc_time(now: datetime) -> datetime:
+    """``now`` as an aware ``datetime.timezone.utc`` time (one representation everywhere)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise UsageError(
+            f"the time {now.isoformat()} is naive; a DB clock (and a transaction's now) must "
+            "return timezone-aware datetimes"
+        )
+    return now.astimezone(UTC)
 
 
 def _attach(params: dict[str, Any], ph: Placeholders) -> dict[str, Any]:
@@ -132,7 +143,7 @@ def prepare_put(
     ``skip_version_check`` with ``overwrite`` replaces whatever is stored, whatever its version
     (migrations, imports); the item is stored at the instance's version + 1.
     """
-    now = now.astimezone(UTC)
+    now = utc_time(now)
     changes: dict[str, Any] = {}
     if spec.created_at is not None and getattr(instance, spec.created_at.name) is None:
         changes[spec.created_at.name] = now
@@ -190,7 +201,7 @@ def prepare_update(
     now: datetime,
 ) -> PreparedWrite:
     """An UpdateItem that bumps the version and timestamps in the same expression."""
-    now = now.astimezone(UTC)
+    now = utc_time(now)
     managed = Update()
     if spec.updated_at is not None:
         managed = managed.set(spec.updated_at.name, now)

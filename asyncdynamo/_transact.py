@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
-from datetime import UTC, datetime
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
@@ -43,6 +43,7 @@ from ._ops import (
     prepare_delete,
     prepare_put,
     prepare_update,
+    utc_time,
 )
 from ._update import Update
 
@@ -106,13 +107,11 @@ class Transaction:
             raise UsageError(
                 f"a transaction token is 1 to {MAX_TOKEN_LENGTH} characters of valid text"
             )
-        if now is not None and (now.tzinfo is None or now.utcoffset() is None):
-            raise UsageError("a transaction's now must be timezone-aware (e.g. UTC)")
         self._db = db
         self.token = token if token is not None else str(uuid.uuid4())
         # One time for every action: a handler that rebuilds the transaction after a retry,
         # with the same token and now, sends the same parameters (same token, same request).
-        self.now = (now if now is not None else db.now()).astimezone(UTC)
+        self.now = utc_time(now) if now is not None else db.now()
         self._writes: list[PreparedWrite] = []
         self._targets: set[Any] = set()
         self._size = 0

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from asyncdynamo import (
+    DB,
     Config,
     ConfigurationError,
     ExpressionError,
@@ -24,7 +25,7 @@ from asyncdynamo import (
 from asyncdynamo._item import to_item
 from tests.fakes import FakeTransport, fake_db
 from tests.integration.fidelity_models import Palette
-from tests.models import Note, Order
+from tests.models import Account, Note, Order
 from tests.reliability.rejects import Case, assert_rejected_before_sending
 
 
@@ -190,5 +191,13 @@ async def test_a_transaction_token_with_a_lone_surrogate_is_refused() -> None:
 
 
 def test_a_naive_transaction_time_is_refused() -> None:
-    with pytest.raises(UsageError, match="timezone-aware"):
+    with pytest.raises(UsageError, match="naive"):
         fake_db(FakeTransport()).transaction(token="t", now=datetime(2026, 1, 1))
+
+
+async def test_a_naive_clock_is_refused_before_sending() -> None:
+    transport = FakeTransport()
+    db = DB(Config(), transport=transport, clock=lambda: datetime(2026, 1, 1))
+    with pytest.raises(UsageError, match="naive"):
+        await db.put(Account(account_id="a", owner="o"))
+    assert transport.calls == []
