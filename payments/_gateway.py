@@ -112,6 +112,8 @@ class FakeGateway:
             :class:`GatewayTimeoutError`, as a processor whose answer was lost.
         timeouts_before_charge: the next N calls raise :class:`GatewayTimeoutError` without acting.
         delay: seconds each call takes.
+        hold: when set, every call waits for this event before acting (a slow processor
+            that a test controls); ``entered`` is set when a call arrives.
         charges: how many times each idempotency key *acted* (a charge, capture, refund...).
         calls: how many times each idempotency key was called.
     """
@@ -121,6 +123,8 @@ class FakeGateway:
     timeouts_after_charge: int = 0
     timeouts_before_charge: int = 0
     delay: float = 0.0
+    hold: asyncio.Event | None = None
+    entered: asyncio.Event = field(default_factory=asyncio.Event)
     charges: Counter[str] = field(default_factory=Counter)
     calls: Counter[str] = field(default_factory=Counter)
     _results: dict[str, GatewayResult] = field(default_factory=dict)
@@ -136,6 +140,9 @@ class FakeGateway:
         self, key: str, kind: str, amount: Money | None, act: GatewayResult
     ) -> GatewayResult:
         self.calls[key] += 1
+        self.entered.set()
+        if self.hold is not None:
+            await self.hold.wait()
         if self.delay:
             await asyncio.sleep(self.delay)
         if self.timeouts_before_charge:

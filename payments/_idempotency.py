@@ -133,6 +133,7 @@ class IdempotencyStore:
         ttl: how long a completed key replays its result.
         lease: the longest a claim blocks others (cut to the context's deadline).
         poll: the first pause when waiting for another call (doubles up to 0.5 s).
+        sleep: how to pause between polls (tests observe the wait through it).
     """
 
     def __init__(
@@ -142,8 +143,10 @@ class IdempotencyStore:
         ttl: timedelta = timedelta(hours=24),
         lease: timedelta = timedelta(seconds=30),
         poll: timedelta = timedelta(milliseconds=20),
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.db = db
+        self.sleep = sleep
         self.ttl = ttl
         self.lease = lease
         self.poll = poll.total_seconds()
@@ -238,7 +241,7 @@ class IdempotencyStore:
                         key=key,
                         retry_after=wait_ms / 1000,
                     )
-                await asyncio.sleep(min(delay, wait_ms / 1000))
+                await self.sleep(min(delay, wait_ms / 1000))
                 delay = min(delay * 2, 0.5)
                 continue
             taken = await self._take_over(found, owner, now_ms + lease_ms)

@@ -20,7 +20,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from asyncdynamo import DB, AsyncDynamoError, ConfigurationError, TransactionFailedError, Update
+from asyncdynamo import DB, AsyncDynamoError, ConfigurationError, TransactionFailedError
 
 from ._audit import AuditEvent, AuditLog, AuditRecord
 from ._card import mask_pan
@@ -486,13 +486,12 @@ class Processor:
             current, plan_now = state.payment, state.change
             now = db.now()
             tx = db.transaction(token=_token(claim.owner, f"{operation}:{current.version}"))
-            updates = Update()
-            for name, value in plan_now.fields.items():
-                updates = updates.set(name, value)
-            # version (optimistic lock) + allowed from-statuses (+ the refund bound)
-            tx.update(current, changes=updates, condition=plan_now.condition)
-            after = current.model_copy(
-                update={**plan_now.fields, "version": current.version + 1, "updated_at": now}
+            # the whole item, replaced only if the stored version is the one read (optimistic
+            # lock) and its status may still make this transition (+ the refund bound)
+            after: Payment = tx.put(
+                current.model_copy(update=plan_now.fields),
+                overwrite=True,
+                condition=plan_now.condition,
             )
             self._entries(tx, after, current.status, plan_now, caller, answer, now)
             store.complete_in(tx, claim, {"payment": after.model_dump(mode="json")})

@@ -18,6 +18,7 @@ from payments import (
     GatewayUnavailableError,
     IdempotencyRecord,
     IdempotencyState,
+    IdempotencyStore,
     InvalidMerchantError,
     LedgerKind,
     Merchant,
@@ -99,27 +100,38 @@ async def test_the_same_key_with_another_payload_is_a_duplicate(processor: Proce
 async def test_a_key_in_flight_is_reported_in_progress(
     payment_tables: DB, gateway: FakeGateway
 ) -> None:
-    gateway.delay = 0.5  # the first call is inside the card processor while the second arrives
+    gateway.hold = asyncio.Event()  # the first call stays inside the card processor
     processor = Processor(payment_tables, gateway=gateway)
     first = asyncio.create_task(processor.process_payment(payment_request(), idempotency_key="k"))
-    while not gateway.calls:
-        await asyncio.sleep(0)  # until the first call has claimed the key and reached the gateway
+    await gateway.entered.wait()  # it has claimed the key
     with pytest.raises(PaymentInProgressError) as caught:
         await processor.process_payment(payment_request(), idempotency_key="k")
     assert caught.value.retryable and caught.value.retry_after > 0
+    gateway.hold.set()
     await first
 
 
 async def test_a_waiting_call_gets_the_first_calls_result(
     payment_tables: DB, gateway: FakeGateway
 ) -> None:
-    gateway.delay = 0.2
-    processor = Processor(payment_tables, gateway=gateway)
+    hold = gateway.hold = asyncio.Event()
+    polls: list[float] = []
+
+    async def poll_pause(delay: float) -> None:
+        polls.append(delay)
+        hold.set()  # the waiter is waiting: let the first call finish
+
+    class Observed(Processor):
+        def store(self, db: DB) -> IdempotencyStore:
+            store = super().store(db)
+            store.sleep = poll_pause
+            return store
+
+    processor = Observed(payment_tables, gateway=gateway)
     first = asyncio.create_task(processor.process_payment(payment_request(), idempotency_key="k"))
-    while not gateway.calls:
-        await asyncio.sleep(0)
+    await gateway.entered.wait()
     waited = await processor.process_payment(payment_request(), idempotency_key="k", wait=True)
-    assert waited.replay
+    assert polls and waited.replay
     assert waited.payment == (await first).payment
 
 
