@@ -20,11 +20,10 @@ from ._errors import PaymentRequestError, SensitiveFieldError
 __all__ = ["CardBrand", "CardDetails", "StoredModel", "mask_pan"]
 
 _DIGITS = re.compile(r"[0-9]{12,19}")
-# Normalised (lower case, no separators) names that hold card verification data.
-_VERIFICATION_NAMES = frozenset(
-    {"cvv", "cvv2", "cvc", "cvc2", "cid", "csc", "cav2", "securitycode", "cardsecuritycode"}
-    | {"cardverificationvalue", "cardverificationcode", "verificationcode"}
-)
+# Name parts (split at _, - and camelCase) and phrases that mean card verification data.
+_VERIFICATION_PARTS = frozenset({"cvv", "cvv2", "cvc", "cvc2", "csc", "cav2", "cid"})
+_VERIFICATION_PHRASES = ("securitycode", "verificationcode", "verificationvalue")
+_NAME_PARTS = re.compile(r"[_\-\s]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
 class CardBrand(StrEnum):
@@ -126,8 +125,10 @@ class CardDetails:
         raise TypeError("CardDetails cannot be pickled")
 
 
-def _normalise(name: str) -> str:
-    return name.lower().replace("_", "").replace("-", "")
+def _is_verification_name(name: str) -> bool:
+    parts = {part.lower() for part in _NAME_PARTS.split(name) if part}
+    joined = "".join(sorted(parts, key=name.lower().find))
+    return bool(parts & _VERIFICATION_PARTS) or any(p in joined for p in _VERIFICATION_PHRASES)
 
 
 class StoredModel(Model):
@@ -146,10 +147,8 @@ class StoredModel(Model):
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
         for name, info in cls.model_fields.items():
-            names = {_normalise(name)}
-            if info.alias:
-                names.add(_normalise(info.alias))
-            if names & _VERIFICATION_NAMES:
+            names = [name, info.alias] if info.alias else [name]
+            if any(_is_verification_name(n) for n in names):
                 raise SensitiveFieldError(
                     f"{cls.__name__}.{name}: card verification data may never be stored",
                     model=cls.__name__,
