@@ -117,7 +117,8 @@ class CardDetails:
         }
 
     def __repr__(self) -> str:
-        return f"CardDetails({self.brand.value} {mask_pan(self.last4)})"
+        brand = getattr(self, "brand", CardBrand.UNKNOWN)
+        return f"CardDetails({brand.value} {mask_pan(getattr(self, 'last4', '????'))})"
 
     __str__ = __repr__
 
