@@ -11,8 +11,6 @@ validate ─► merchant ─► claim key ─► card processor (our key) ─►
 
 from __future__ import annotations
 
-import asyncio
-import hashlib
 import logging
 import time
 import uuid
@@ -20,23 +18,21 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from asyncdynamo import DB, AsyncDynamoError, ConfigurationError, TransactionFailedError
+from asyncdynamo import DB, ConfigurationError
 
 from ._audit import AuditEvent, AuditLog, AuditRecord
 from ._card import mask_pan
 from ._config import PaymentConfig
 from ._cost import Cost
 from ._errors import (
-    GatewayUnavailableError,
     InvalidMerchantError,
     PaymentDeclinedError,
-    PaymentInProgressError,
     PaymentNotFoundError,
     PaymentsError,
 )
-from ._gateway import AuthorizationRequest, Gateway, GatewayCallError, GatewayOutcome, GatewayResult
+from ._gateway import AuthorizationRequest, Gateway, GatewayOutcome, GatewayResult
 from ._hashing import canonical_hash, check_idempotency_key
-from ._idempotency import Claim, IdempotencyRecord, IdempotencyStore, Phase
+from ._idempotency import IdempotencyRecord, IdempotencyStore, Phase
 from ._models import Card, LedgerKind, Merchant, Payment, PaymentStatus, Transaction
 from ._money import Money
 from ._requests import (
@@ -48,6 +44,7 @@ from ._requests import (
     plan_refund,
     plan_void,
 )
+from ._steps import Caller, call_gateway, ledger_and_audit, record, replayed, token
 
 if TYPE_CHECKING:
     from asyncdynamo import MultiAccountDB
@@ -70,24 +67,6 @@ _STATUS_EVENT = {
     PaymentStatus.DECLINED: (AuditEvent.DECLINED, LedgerKind.DECLINE),
     PaymentStatus.FAILED: (AuditEvent.FAILED, LedgerKind.DECLINE),
 }
-_MAX_CONFLICTS = 3
-
-
-def _token(owner: str, step: str) -> str:
-    """A ClientRequestToken fixed per claim and step: resending the commit applies it once."""
-    return str(uuid.UUID(hex=hashlib.sha256(f"{owner}:{step}".encode()).hexdigest()[:32]))
-
-
-def _gateway_key(claim: Claim) -> str:
-    """The idempotency key the card processor sees: fixed per (merchant, operation, key)."""
-    return "pk_" + hashlib.sha256(claim.record.scope_key.encode()).hexdigest()[:40]
-
-
-@dataclass(frozen=True, slots=True)
-class _Caller:
-    actor: str
-    request_id: str | None
-    idempotency_key: str
 
 
 @dataclass(slots=True)
@@ -230,7 +209,7 @@ class Processor:
                 merchant_id=merchant.merchant_id,
             )
         db = await self.db_for(merchant)
-        caller = _Caller(actor or self.actor, request_id, idempotency_key)
+        caller = Caller(actor or self.actor, request_id, idempotency_key)
         with db.track_capacity() as used:
             result = await self._authorize(db, merchant, request, caller, wait)
         final = PaymentResult(result.payment, result.replay, Cost.of(used, self.config.prices))
@@ -244,7 +223,7 @@ class Processor:
         return final
 
     async def _authorize(
-        self, db: DB, merchant: Merchant, request: PaymentRequest, caller: _Caller, wait: bool
+        self, db: DB, merchant: Merchant, request: PaymentRequest, caller: Caller, wait: bool
     ) -> PaymentResult:
         store = self.store(db)
         claim = await store.claim(
@@ -256,7 +235,7 @@ class Processor:
             wait=wait,
         )
         if claim.replay:
-            return _replayed(claim)
+            return replayed(claim)
         payment_id = claim.record.resource_id  # the first call's id when resuming
         card = request.card
         log.info(
@@ -272,7 +251,7 @@ class Processor:
             auth = AuthorizationRequest(merchant.merchant_id, request.amount, card)
             return await self.gateway.authorize(auth, idempotency_key=key)
 
-        answer = await self._call_gateway(store, claim, "authorize", authorize)
+        answer = await call_gateway(store, claim, "authorize", authorize)
         status = {
             GatewayOutcome.APPROVED: PaymentStatus.AUTHORIZED,
             GatewayOutcome.DECLINED: PaymentStatus.DECLINED,
@@ -299,10 +278,10 @@ class Processor:
         change = Change(status, {}, None, ledger, event, request.amount.minor)
 
         async def commit(tx_payment: Any) -> Payment:
-            tx = db.transaction(token=_token(claim.owner, "record"))
+            tx = db.transaction(token=token(claim.owner, "record"))
             # create-only: the payment leaves "pending" (not stored) exactly once
             stored: Payment = tx.put(payment)
-            self._entries(tx, stored, PaymentStatus.PENDING, change, caller, answer, now)
+            ledger_and_audit(tx, stored, PaymentStatus.PENDING, change, caller, answer, now)
             if self.config.kms_key_id is not None and answer.card_token:
                 tx.put(
                     Card(
@@ -320,7 +299,7 @@ class Processor:
             await tx.commit()
             return stored
 
-        return await self._record(store, claim, commit, None)
+        return await record(store, claim, commit, None)
 
     # -- capture, refund, void --------------------------------------------------------------------
     async def capture(
@@ -353,7 +332,7 @@ class Processor:
                 Money(change.amount, payment.currency),
                 idempotency_key=key,
             ),
-            _Caller(actor or self.actor, request_id, idempotency_key),
+            Caller(actor or self.actor, request_id, idempotency_key),
             wait,
         )
 
@@ -386,7 +365,7 @@ class Processor:
                 Money(change.amount, payment.currency),
                 idempotency_key=key,
             ),
-            _Caller(actor or self.actor, request_id, idempotency_key),
+            Caller(actor or self.actor, request_id, idempotency_key),
             wait,
         )
 
@@ -415,7 +394,7 @@ class Processor:
             lambda payment, change, key: self.gateway.void(
                 payment.gateway_reference, idempotency_key=key
             ),
-            _Caller(actor or self.actor, request_id, idempotency_key),
+            Caller(actor or self.actor, request_id, idempotency_key),
             wait,
         )
 
@@ -427,7 +406,7 @@ class Processor:
         payload: dict[str, Any],
         plan: Callable[[Payment], Change],
         call: Callable[[Payment, Change, str], Awaitable[GatewayResult]],
-        caller: _Caller,
+        caller: Caller,
         wait: bool,
     ) -> PaymentResult:
         check_idempotency_key(caller.idempotency_key)
@@ -445,7 +424,7 @@ class Processor:
         payload: dict[str, Any],
         plan: Callable[[Payment], Change],
         call: Callable[[Payment, Change, str], Awaitable[GatewayResult]],
-        caller: _Caller,
+        caller: Caller,
         wait: bool,
     ) -> PaymentResult:
         payment = await self._load(db, payment_id, None)
@@ -459,7 +438,7 @@ class Processor:
             wait=wait,
         )
         if claim.replay:
-            return _replayed(claim)
+            return replayed(claim)
         try:
             change = plan(payment)
         except PaymentsError:
@@ -469,9 +448,7 @@ class Processor:
                 await store.release(claim)
             raise
         log.info("%s payment %s amount=%s", operation, payment_id, change.amount)
-        answer = await self._call_gateway(
-            store, claim, operation, lambda key: call(payment, change, key)
-        )
+        answer = await call_gateway(store, claim, operation, lambda key: call(payment, change, key))
         if not answer.approved:
             await store.forget(claim)
             raise PaymentDeclinedError(
@@ -485,7 +462,7 @@ class Processor:
         async def commit(_: Any) -> Payment:
             current, plan_now = state.payment, state.change
             now = db.now()
-            tx = db.transaction(token=_token(claim.owner, f"{operation}:{current.version}"))
+            tx = db.transaction(token=token(claim.owner, f"{operation}:{current.version}"))
             # the whole item, replaced only if the stored version is the one read (optimistic
             # lock) and its status may still make this transition (+ the refund bound)
             after: Payment = tx.put(
@@ -493,7 +470,7 @@ class Processor:
                 overwrite=True,
                 condition=plan_now.condition,
             )
-            self._entries(tx, after, current.status, plan_now, caller, answer, now)
+            ledger_and_audit(tx, after, current.status, plan_now, caller, answer, now)
             store.complete_in(tx, claim, {"payment": after.model_dump(mode="json")})
             await tx.commit()
             return after
@@ -502,132 +479,4 @@ class Processor:
             fresh = await self._load(db, payment_id, None)
             state.payment, state.change = fresh, plan(fresh)
 
-        return await self._record(store, claim, commit, replan)
-
-    # -- shared steps ---------------------------------------------------------------------------
-    async def _call_gateway(
-        self,
-        store: IdempotencyStore,
-        claim: Claim,
-        operation: str,
-        call: Callable[[str], Awaitable[GatewayResult]],
-    ) -> GatewayResult:
-        """Call the card processor once per phase; a resumed call reuses a recorded answer."""
-        progress = claim.record.progress.get("gateway")
-        if claim.record.phase is Phase.GATEWAY_CALLED and progress:
-            return GatewayResult(
-                GatewayOutcome(progress["outcome"]),
-                progress.get("reference", ""),
-                progress.get("card_token", ""),
-                progress.get("decline_code", ""),
-            )
-        try:
-            answer = await call(_gateway_key(claim))
-        except GatewayCallError as exc:
-            await store.release(claim)
-            raise GatewayUnavailableError(
-                f"the card processor did not complete {operation}; retry with the same key",
-                operation=operation,
-            ) from exc
-        except BaseException:
-            await asyncio.shield(store.release(claim))
-            raise
-        progress = {
-            "outcome": answer.outcome.value,
-            "reference": answer.reference,
-            "card_token": answer.card_token,
-            "decline_code": answer.decline_code,
-        }
-        await store.record_phase(claim, Phase.GATEWAY_CALLED, {"gateway": progress})
-        return answer
-
-    async def _record(
-        self,
-        store: IdempotencyStore,
-        claim: Claim,
-        commit: Callable[[Any], Awaitable[Payment]],
-        replan: Callable[[], Awaitable[None]] | None,
-    ) -> PaymentResult:
-        """Commit the state change; resolve lost replies and stale reads; release on failure."""
-        for _ in range(_MAX_CONFLICTS):
-            try:
-                return PaymentResult(await commit(None), False, _NO_COST)
-            except TransactionFailedError as exc:
-                if await store.completed_by(claim):
-                    return _replayed(claim, replay=False)  # ours: the reply was lost
-                if replan is None or exc.causes[0] is None:
-                    await store.release(claim)
-                    raise PaymentInProgressError(
-                        f"idempotency key {claim.record.key!r} was taken over by another call",
-                        key=claim.record.key,
-                        retry_after=0.0,
-                    ) from exc
-                try:
-                    await replan()  # the payment moved on: re-read and re-check the plan
-                except BaseException:
-                    await asyncio.shield(store.release(claim))
-                    raise
-            except AsyncDynamoError:
-                if await store.completed_by(claim):
-                    return _replayed(claim, replay=False)
-                await store.release(claim)
-                raise
-        await store.release(claim)
-        raise PaymentInProgressError(
-            f"payment changed concurrently {_MAX_CONFLICTS} times; retry",
-            key=claim.record.key,
-            retry_after=0.0,
-        )
-
-    def _entries(
-        self,
-        tx: Any,
-        payment: Payment,
-        before: PaymentStatus,
-        change: Change,
-        caller: _Caller,
-        answer: GatewayResult,
-        now: Any,
-    ) -> None:
-        """The ledger entry and the audit record of one change, numbered by the new version."""
-        tx.put(
-            Transaction(
-                payment_id=payment.payment_id,
-                seq=payment.version,
-                kind=change.ledger,
-                merchant_id=payment.merchant_id,
-                amount=change.amount,
-                currency=payment.currency,
-                status_after=payment.status,
-                gateway_reference=answer.reference,
-                idempotency_key=caller.idempotency_key,
-                created_at=now,
-            )
-        )
-        # create-only (attribute_not_exists): one audit record per payment version, ever
-        tx.put(
-            AuditRecord(
-                payment_id=payment.payment_id,
-                seq=payment.version,
-                merchant_id=payment.merchant_id,
-                at=now,
-                event=change.event,
-                actor=caller.actor,
-                before_status=before,
-                after_status=payment.status,
-                amount=change.amount,
-                currency=payment.currency,
-                request_id=caller.request_id,
-                idempotency_key=caller.idempotency_key,
-                card=mask_pan(payment.card_last4) if payment.card_last4 else "",
-                detail=payment.decline_code,
-            )
-        )
-
-
-_NO_COST = Cost.zero(PaymentConfig().prices)
-
-
-def _replayed(claim: Claim, *, replay: bool = True) -> PaymentResult:
-    stored = claim.response or {}
-    return PaymentResult(Payment.model_validate(stored["payment"]), replay, _NO_COST)
+        return await record(store, claim, commit, replan)
