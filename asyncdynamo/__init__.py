@@ -7,6 +7,7 @@ from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
+from ._encryption._policy import DataKeyCachePolicy
 from ._error_table import error_from_service
 from ._errors import (
     AccessDeniedError,
@@ -20,6 +21,7 @@ from ._errors import (
     CursorError,
     DeadlineExceededError,
     DecryptionFailedError,
+    EncryptionNotConfiguredError,
     ExpressionError,
     IdempotentParameterMismatchError,
     InternalServerError,
@@ -30,6 +32,7 @@ from ._errors import (
     ItemNotFoundError,
     ItemTooLargeError,
     KeyUnavailableError,
+    KMSUnavailableError,
     LambdaTimeoutError,
     ModelDeclarationError,
     NoIndexForQueryError,
@@ -146,9 +149,11 @@ __all__ = [
     "Credentials",
     "CredentialsProvider",
     "CursorError",
+    "DataKeyCachePolicy",
     "DeadlineExceededError",
     "DecryptionFailedError",
     "Encrypted",
+    "EncryptionNotConfiguredError",
     "ExpressionError",
     "FieldSpec",
     "GlobalIndex",
@@ -162,6 +167,7 @@ __all__ = [
     "ItemDecodeError",
     "ItemNotFoundError",
     "ItemTooLargeError",
+    "KMSUnavailableError",
     "Key",
     "KeyRole",
     "KeyUnavailableError",
