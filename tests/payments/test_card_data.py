@@ -5,23 +5,28 @@ from __future__ import annotations
 
 import logging
 import pickle
+from dataclasses import replace
 from typing import Annotated
 
 import pytest
 
-from asyncdynamo import DB, PartitionKey
+from asyncdynamo import DB, Config, ConfigurationError, PartitionKey, create_transport
+from asyncdynamo.testing import Endpoint
 from payments import (
     PROCESSOR_MODELS,
+    Card,
     CardDetails,
     DuplicatePaymentError,
     FakeGateway,
+    Merchant,
+    PaymentConfig,
     PaymentDeclinedError,
     PaymentRequestError,
     Processor,
     SensitiveFieldError,
     StoredModel,
 )
-from tests.payments.conftest import TEST_PAN, card, payment_request
+from tests.payments.conftest import MERCHANT_ID, TEST_PAN, MakeTables, card, payment_request
 
 
 async def test_no_card_number_in_logs_errors_or_stored_items(
@@ -73,3 +78,41 @@ def test_declaring_a_verification_code_on_a_stored_model_fails_at_class_definiti
             card_cvv2: str
 
     assert (caught.value.model, caught.value.field) == ("Leaky", "card_cvv2")
+
+
+async def test_with_a_kms_key_the_card_vault_holds_the_number_only_encrypted(
+    dynamo_config: Config, dynamo_endpoint: Endpoint, make_tables: MakeTables
+) -> None:
+    if not dynamo_endpoint.is_moto:
+        pytest.skip("creates a KMS key: moto's server only")
+    kms = create_transport(
+        replace(dynamo_config, endpoint_url=dynamo_config.kms_endpoint_url), service="kms"
+    )
+    try:
+        key = (await kms.call("CreateKey", {"Description": "payments tests"}))["KeyMetadata"]["Arn"]
+    finally:
+        await kms.aclose()
+    config = PaymentConfig(kms_key_id=key)
+    await make_tables(*PROCESSOR_MODELS, Card)
+    async with DB(config.db_config(dynamo_config)) as db:
+        await db.put(Merchant(merchant_id=MERCHANT_ID, name="Acme"))
+        processor = Processor(db, config=config, gateway=FakeGateway())
+
+        result = await processor.process_payment(payment_request(), idempotency_key="k")
+
+        token = result.payment.card_token
+        raw = await db.client.call(
+            "GetItem", {"TableName": db.table_name(Card), "Key": {"token": {"S": token}}}
+        )
+        assert TEST_PAN not in repr(raw["Item"])
+        vaulted = await db.get(Card, token, consistent=True, required=True)
+        assert vaulted.pan == TEST_PAN and vaulted.last4 == "4242"
+
+
+def test_a_processor_whose_db_does_not_seal_with_the_configured_key_is_refused(
+    dynamo_config: Config,
+) -> None:
+    with pytest.raises(ConfigurationError):
+        Processor(
+            DB(dynamo_config), config=PaymentConfig(kms_key_id="alias/pci"), gateway=FakeGateway()
+        )
