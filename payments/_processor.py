@@ -157,6 +157,10 @@ class Processor:
         """Reads of the audit trail in ``db`` (default: the base account)."""
         return AuditLog(db or self._base)
 
+    async def audit_log(self, merchant_id: str) -> AuditLog:
+        """Reads of the audit trail in the account holding ``merchant_id``'s payments."""
+        return AuditLog(await self.db_for(await self.merchant(merchant_id)))
+
     async def get_payment(self, payment_id: str, *, merchant_id: str | None = None) -> Payment:
         """Read one payment (strongly consistent).
 
