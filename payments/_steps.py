@@ -95,29 +95,40 @@ async def record(
     commit: Callable[[Any], Awaitable[Payment]],
     replan: Callable[[], Awaitable[None]] | None,
 ) -> PaymentResult:
-    """Commit the state change; resolve lost replies and stale reads; release on failure."""
+    """Commit the state change; resolve lost replies and stale reads; release on failure.
+
+    The completion of the idempotency record is the transaction's last action; the payment's
+    change its first.
+    """
     for _ in range(_MAX_CONFLICTS):
         try:
             return PaymentResult(await commit(None), False, _NO_COST)
         except TransactionFailedError as exc:
             if await store.completed_by(claim):
                 return replayed(claim, replay=False)  # ours: the reply was lost
-            if replan is None or exc.causes[0] is None:
+            if exc.causes and exc.causes[-1] is not None:
                 await store.release(claim)
                 raise PaymentInProgressError(
                     f"idempotency key {claim.record.key!r} was taken over by another call",
                     key=claim.record.key,
                     retry_after=0.0,
                 ) from exc
+            if replan is None or not exc.causes or exc.causes[0] is None:
+                await store.release(claim)
+                raise
             try:
                 await replan()  # the payment moved on: re-read and re-check the plan
             except BaseException:
                 await asyncio.shield(store.release(claim))
                 raise
         except AsyncDynamoError:
+            # no answer (transport, deadline): the commit may have been applied
             if await store.completed_by(claim):
                 return replayed(claim, replay=False)
             await store.release(claim)
+            raise
+        except BaseException:
+            await asyncio.shield(store.release(claim))
             raise
     await store.release(claim)
     raise PaymentInProgressError(
