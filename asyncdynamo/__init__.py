@@ -54,6 +54,7 @@ from ._errors import (
     UnprocessedItemsError,
     UsageError,
     VersionConflictError,
+    WriteOutcomeUnknownError,
 )
 from ._expr import AttributeType, Condition, Path, attr
 from ._lambda import LambdaConfig, LambdaDB, new_lambda_optimized
@@ -225,6 +226,7 @@ __all__ = [
     "UsageError",
     "Version",
     "VersionConflictError",
+    "WriteOutcomeUnknownError",
     "attr",
     "create_transport",
     "current_deadline",

@@ -6,11 +6,13 @@ import asyncio
 import binascii
 import contextlib
 import copy
+import socket
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.httpsession import AIOHTTPSession
@@ -67,6 +69,23 @@ def _check_dynamodb_crc32(response_dict: dict[str, Any], **_: Any) -> None:
         raise ConnectionFailedError(
             f"response body failed its CRC32 check (x-amz-crc32: {expected})"
         )
+
+
+def _request_sent(exc: Exception) -> bool:
+    """Whether a botocore connection error can have happened after request bytes left.
+
+    aiobotocore raises ``SSLError`` and ``ProxyConnectionError`` only while connecting, and
+    ``EndpointConnectionError`` both for a failed connect (aiohttp's ``ClientConnectorError``,
+    DNS) and for a generic ``ClientConnectionError`` (a reset mid-request): its ``error`` tells.
+    ``ConnectionClosedError`` (server disconnected, bad status line) and everything else came
+    after sending.
+    """
+    if isinstance(exc, boto_errors.SSLError | boto_errors.ProxyConnectionError):
+        return False
+    if isinstance(exc, boto_errors.EndpointConnectionError):
+        cause = getattr(exc, "kwargs", {}).get("error")
+        return not isinstance(cause, aiohttp.ClientConnectorError | socket.gaierror)
+    return True
 
 
 class _HostnameCheckingSession(AIOHTTPSession):  # type: ignore[misc]
@@ -178,14 +197,18 @@ class AiobotocoreTransport:
                 status=status,
                 body=exc.response,
             ) from exc
-        except (boto_errors.ConnectTimeoutError, boto_errors.ReadTimeoutError) as exc:
+        except boto_errors.ConnectTimeoutError as exc:
+            raise RequestTimeoutError(f"{operation}: {exc}", request_sent=False) from exc
+        except boto_errors.ReadTimeoutError as exc:
             raise RequestTimeoutError(f"{operation}: {exc}") from exc
         except (boto_errors.NoCredentialsError, boto_errors.PartialCredentialsError) as exc:
             raise ConfigurationError(f"{operation}: no AWS credentials found: {exc}") from exc
         except boto_errors.ParamValidationError as exc:
             raise ConfigurationError(f"{operation}: invalid parameters: {exc}") from exc
         except (boto_errors.HTTPClientError, boto_errors.ConnectionError, OSError) as exc:
-            raise ConnectionFailedError(f"{operation}: {exc}") from exc
+            raise ConnectionFailedError(
+                f"{operation}: {exc}", request_sent=_request_sent(exc)
+            ) from exc
         return response
 
     async def aclose(self) -> None:

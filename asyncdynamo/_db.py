@@ -25,6 +25,7 @@ from ._ops import (
     prepare_put,
     prepare_update,
 )
+from ._outcome import send_write
 from ._spec import TableSpec
 from ._transport import Transport
 from ._update import Update
@@ -193,7 +194,8 @@ class DB:
         if "ConditionExpression" in params:
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
-            return await self.client.call(write.operation, params)
+            # A lost answer is resolved (applied once, or WriteOutcomeUnknownError) there.
+            return await send_write(self.client, write, params)
         except ConditionalCheckFailedError as exc:
             raise explain_condition_failure(write, exc, exc.item) from exc
 

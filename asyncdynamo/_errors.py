@@ -33,9 +33,10 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   ├── DecryptionFailedError          a sealed value is corrupt, moved, or KMS would not decrypt it
 │   ├── KeyUnavailableError            KMS: the key is disabled or pending deletion
 │   └── InternalServerError            a 5xx from the service (retryable)
-├── TransportError                     no usable answer came back (retryable)
+├── TransportError                     no usable answer came back (retryable; ``.request_sent``)
 │   ├── ConnectionFailedError          connecting or sending failed
 │   └── RequestTimeoutError            the service did not answer in time
+├── WriteOutcomeUnknownError           a write may or may not have been applied (``.table``, ``.key``)
 ├── ItemNotFoundError                  ``get(..., required=True)`` found nothing (``.key``)
 ├── ItemDecodeError                    a stored item does not validate as its model (``.item``)
 ├── UnprocessedItemsError              a batch left items unprocessed after every retry
@@ -98,6 +99,8 @@ __all__ = [
     "UnprocessedItemsError",
     "UsageError",
     "VersionConflictError",
+    "WriteOutcomeUnknownError",
+    "possibly_applied",
 ]
 
 
@@ -362,9 +365,20 @@ class KMSUnavailableError(AsyncDynamoError):
 
 
 class TransportError(AsyncDynamoError):
-    """The request may or may not have reached the service; no answer was received."""
+    """No usable answer was received.
+
+    Attributes:
+        request_sent: ``False`` only when no byte of the request can have reached the service
+            (connection refused, DNS failure, TLS handshake failure, connect timeout, a pooled
+            connection that failed before anything was written): sending again is then always
+            safe. ``True`` (the default) means the service may have processed the request.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
 
 
 class ConnectionFailedError(TransportError):
@@ -373,6 +387,52 @@ class ConnectionFailedError(TransportError):
 
 class RequestTimeoutError(TransportError):
     pass
+
+
+class WriteOutcomeUnknownError(AsyncDynamoError):
+    """A write may or may not have been applied, and asyncdynamo could not tell which.
+
+    Raised when the answer to a ``PutItem``/``UpdateItem``/``DeleteItem`` was lost (a timeout or
+    reset after the request was sent, or a 5xx) and sending it again could apply it twice or
+    undo another writer's change, or when the re-sent write failed in a way that does not say
+    whether the first one landed. Never retried by the generic retry policy: read the item and
+    decide (see docs/errors.md).
+
+    Attributes:
+        operation: the API operation (``UpdateItem``...).
+        table: the table name.
+        key: the item's key (wire format), ``{}`` when unknown.
+        item: the item as stored when the resolution read or was shown it (wire format), if any.
+        cause: the error that made the outcome unknown (also the ``__cause__``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        table: str,
+        key: Mapping[str, Any],
+        cause: BaseException | None,
+        item: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.table = table
+        self.key = dict(key)
+        self.cause = cause
+        self.item = dict(item) if item is not None else None
+
+
+def possibly_applied(exc: BaseException) -> bool:
+    """Whether a failed request may have been applied by the service before failing.
+
+    A transport failure after request bytes left, and a 5xx (DynamoDB documents that a request
+    answered with an internal error may or may not have been processed).
+    """
+    if isinstance(exc, TransportError):
+        return exc.request_sent
+    return isinstance(exc, InternalServerError)
 
 
 # --- outcomes the caller asked to be told about -----------------------------------------------

@@ -99,7 +99,7 @@ async def fetch_container_credentials(
         read_timeout=read_timeout,
     )
     try:
-        response = await pool.request("GET", _request_target(url), headers, b"")
+        response = await pool.request("GET", _request_target(url), headers, b"", repeatable=True)
     finally:
         await pool.aclose()
     if 400 <= response.status < 500:

@@ -2,14 +2,22 @@
 
 Only what talking to AWS JSON/query endpoints needs: requests with a complete body, responses
 framed by ``Content-Length``, chunked encoding or connection close. Every failure surfaces as a
-:class:`~asyncdynamo.TransportError` subclass; nothing is retried here except one case: a pooled
-keep-alive connection that the server had already closed (EOF or reset before any response byte)
-is replaced by a fresh one and the request re-sent once, since the server never saw it.
+:class:`~asyncdynamo.TransportError` subclass whose ``request_sent`` says whether any byte of the
+request left: failures to connect (refused, DNS, TLS handshake, connect timeout) and a pooled
+connection whose socket refused the very first write are *not sent*; anything later is *possibly
+applied*. Nothing is retried here except a request that was certainly not sent on a pooled
+connection, which is sent again on a fresh one; and, only for requests the caller marks
+``repeatable``, a pooled connection closed before any response byte arrived. That case is the
+keep-alive race (the server closed the idle connection as the request went out), but seen from
+here it is indistinguishable from a server that processed the request and then lost the
+connection, so a write is never re-sent on that guess.
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
+from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -65,7 +73,11 @@ class Response:
 
 
 class _StaleConnectionError(Exception):
-    """A reused connection failed before the response started; safe to send again."""
+    """A reused connection failed before the response started (the request may have been read)."""
+
+
+class _NotSentError(Exception):
+    """The connection failed before any byte of the request was handed to the network."""
 
 
 class _ProtocolError(Exception):
@@ -101,6 +113,56 @@ class _CountingReader(asyncio.StreamReader):
         return data
 
 
+class _Slots:
+    """At most ``size`` holders; a caller that finds a slot free takes it, even ahead of waiters.
+
+    ``asyncio.Semaphore`` (since Python 3.11.1) hands every released slot to the longest waiter.
+    For the common read-then-write sequence that is the wrong order: a task whose read just
+    finished queues its write behind every request that arrived meanwhile, so with 50 writers on
+    one item and 10 connections each write waited for ~40 others and most of them failed their
+    version check (N writers on one connection: N*(N-1)/2 conflicts, every writer losing to
+    every other). Like aiohttp's connector (the aiobotocore transport), a release wakes the
+    longest waiter, but a task that asks before it runs (typically the releasing task, going on
+    to its next request) gets the slot; the woken waiter then waits again at the head.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        first = True
+        while self._free <= 0:
+            waiter = asyncio.get_running_loop().create_future()
+            if first:
+                self._waiters.append(waiter)
+            else:
+                self._waiters.appendleft(waiter)  # lost the race once: keep its turn
+            first = False
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_next()  # woken but cancelled: pass the wake-up on
+                elif waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                raise
+        self._free -= 1
+
+    def release(self) -> None:
+        self._free += 1
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
 class _Connection:
     __slots__ = ("reader", "writer")
 
@@ -113,12 +175,25 @@ class _Connection:
         # A server that closed an idle connection has (usually) delivered the EOF by now; bytes
         # nobody asked for mean the peer and we disagree about where a response ends.
         reader = self.reader
-        return not (
+        if (
             reader.at_eof()
             or self.writer.is_closing()
             or reader.exception() is not None
             or reader.received != reader.consumed
-        )
+        ):
+            return False
+        # The loop may not have read a FIN or RST that already arrived (after a Lambda thaw, or
+        # a server that closed just after answering): an idle connection must have nothing to
+        # read, so a readable socket is one the server is done with. A write sent on it could
+        # not be re-sent safely once it failed.
+        sock = self.writer.get_extra_info("socket")
+        if sock is None:
+            return True
+        try:
+            readable, _, _ = select.select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def close(self) -> None:
         self.writer.close()
@@ -213,14 +288,25 @@ class ConnectionPool:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._max_header_bytes = max_header_bytes
-        self._slots = asyncio.Semaphore(max_connections)
+        self._slots = _Slots(max_connections)
         self._idle: list[_Connection] = []
         self._closed = False
 
     async def request(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        repeatable: bool = False,
     ) -> Response:
         """Send one request and read its whole response.
+
+        Args:
+            repeatable: sending the request twice does no harm (a read, an idempotent call):
+                then a pooled connection that closes before answering is retried once on a
+                fresh connection. Otherwise that failure is raised with ``request_sent=True``.
 
         Raises:
             ConnectionFailedError: connecting, sending or reading failed, or the response was
@@ -228,7 +314,7 @@ class ConnectionPool:
             RequestTimeoutError: the response was not complete within ``read_timeout``.
         """
         if self._closed:
-            raise ConnectionFailedError("the connection pool is closed")
+            raise ConnectionFailedError("the connection pool is closed", request_sent=False)
         lines = [f"{method} {path} HTTP/1.1\r\n"]
         lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
@@ -239,21 +325,24 @@ class ConnectionPool:
             # request into two; refuse it rather than send something else than was signed.
             raise ConfigurationError("an HTTP header value contains a line break")
         data = head.encode("latin-1") + body
-        async with self._slots:
+        await self._slots.acquire()
+        try:
             while self._idle:
                 conn = self._idle.pop()
                 if not conn.usable:
                     conn.close()
                     continue
                 try:
-                    return await self._exchange(conn, method, data, reused=True)
-                except _StaleConnectionError:
+                    return await self._exchange(conn, method, data, repeatable=repeatable)
+                except (_NotSentError, _StaleConnectionError):
                     break  # the server closed it while idle: once more on a new connection
             conn = await self._connect()
             try:
-                return await self._exchange(conn, method, data, reused=False)
-            except _StaleConnectionError as exc:  # not raised for fresh connections
-                raise ConnectionFailedError(str(exc)) from exc
+                return await self._exchange(conn, method, data, repeatable=False)
+            except _NotSentError as exc:
+                raise ConnectionFailedError(str(exc), request_sent=False) from exc
+        finally:
+            self._slots.release()
 
     async def _connect(self) -> _Connection:
         ssl_context: Any = None
@@ -272,30 +361,39 @@ class ConnectionPool:
         except TimeoutError as exc:
             # A timeout is a timeout, as in the aiobotocore transport (ConnectTimeoutError).
             raise RequestTimeoutError(
-                f"connecting to {self._host}:{self._port} timed out after {self._connect_timeout}s"
+                f"connecting to {self._host}:{self._port} timed out after {self._connect_timeout}s",
+                request_sent=False,
             ) from exc
-        except OSError as exc:
+        except OSError as exc:  # refused, DNS (gaierror), TLS handshake (SSLError)
             raise ConnectionFailedError(
-                f"cannot connect to {self._host}:{self._port}: {exc}"
+                f"cannot connect to {self._host}:{self._port}: {exc}", request_sent=False
             ) from exc
         return _Connection(reader, writer)
 
     async def _exchange(
-        self, conn: _Connection, method: str, data: bytes, *, reused: bool
+        self, conn: _Connection, method: str, data: bytes, *, repeatable: bool
     ) -> Response:
+        """One request on ``conn``; ``repeatable`` only for a reused (pooled) connection."""
         reader = conn.reader
+        writer = conn.writer
         received_before = reader.received
         reusable = False  # set only once the whole response is read
         try:
             async with asyncio.timeout(self._read_timeout):
+                if not writer.is_closing():
+                    writer.write(data)
+                if writer.is_closing():
+                    # A plain socket transport tries the send at once and, when the socket
+                    # refuses it (EPIPE, ECONNRESET), closes itself before accepting a byte.
+                    # (A TLS transport buffers first, so its failures count as sent below.)
+                    raise _NotSentError("the connection failed before the request was written")
                 try:
-                    conn.writer.write(data)
-                    await conn.writer.drain()
+                    await writer.drain()
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                    # EOF, reset, aborted, broken pipe. Sending again is only safe when the server
-                    # certainly never answered: a reused connection and not one byte back.
-                    if reused and reader.received == received_before:
+                    # EOF, reset, aborted, broken pipe after the request went out. The server
+                    # may have processed it: only a repeatable request is sent again.
+                    if repeatable and reader.received == received_before:
                         raise _StaleConnectionError(
                             f"connection lost before responding: {exc!r}"
                         ) from exc
