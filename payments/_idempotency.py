@@ -42,6 +42,7 @@ from asyncdynamo import (
     PartitionKey,
     Transaction,
     Update,
+    WriteOutcomeUnknownError,
     attr,
     current_deadline,
 )
@@ -59,6 +60,11 @@ __all__ = [
     "Phase",
     "idempotent",
 ]
+
+# A failed condition, or a write whose answer was lost and asyncdynamo could not resolve: in
+# both cases the record is read back and our owner token says whether our write is the one
+# stored (never reported as a conflict with ourselves).
+_UNSURE = (ConditionalCheckFailedError, WriteOutcomeUnknownError)
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -217,7 +223,7 @@ class IdempotencyStore:
                     condition=attr("scope_key").not_exists() | (attr("expires_at") <= now_s),
                 )
                 return Claim(stored, owner)
-            except ConditionalCheckFailedError:
+            except _UNSURE:
                 pass
             found = await self.db.get(IdempotencyRecord, scope_key, consistent=True)
             if found is None or found.expires_at <= now_s:
@@ -265,7 +271,7 @@ class IdempotencyStore:
                 & (attr("lease_until_ms") == found.lease_until_ms)
                 & (attr("state") == IdempotencyState.IN_PROGRESS),
             )
-        except ConditionalCheckFailedError:
+        except _UNSURE:
             again = await self.db.get(IdempotencyRecord, found.scope_key, consistent=True)
             if again is not None and again.owner == owner:
                 return again  # applied; reply lost
@@ -296,7 +302,7 @@ class IdempotencyStore:
                 changes=changes,
                 condition=self._owned(claim),
             )
-        except ConditionalCheckFailedError as exc:
+        except _UNSURE as exc:
             found = await self.db.get(IdempotencyRecord, claim.record.scope_key, consistent=True)
             if found is not None and found.owner == claim.owner and found.phase is phase:
                 claim.record = found  # applied; reply lost
@@ -335,7 +341,7 @@ class IdempotencyStore:
                 changes=self._completion(response),
                 condition=self._owned(claim),
             )
-        except ConditionalCheckFailedError as exc:
+        except _UNSURE as exc:
             if not await self.completed_by(claim):
                 raise PaymentInProgressError(
                     f"idempotency key {claim.record.key!r} was taken over by another call",
@@ -355,7 +361,7 @@ class IdempotencyStore:
     async def release(self, claim: Claim) -> None:
         """End our lease now, keeping the recorded phase: a retry may resume at once."""
         # taken over or completed already: nothing of ours to release
-        with suppress(ConditionalCheckFailedError):
+        with suppress(*_UNSURE):
             await self.db.update(
                 IdempotencyRecord,
                 claim.record.scope_key,
@@ -365,7 +371,7 @@ class IdempotencyStore:
 
     async def forget(self, claim: Claim) -> None:
         """Delete our in-progress record: nothing was done, the key may be used afresh."""
-        with suppress(ConditionalCheckFailedError):
+        with suppress(*_UNSURE):
             await self.db.delete(
                 IdempotencyRecord, claim.record.scope_key, condition=self._owned(claim)
             )

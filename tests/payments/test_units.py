@@ -5,10 +5,16 @@ from __future__ import annotations
 import asyncio
 from datetime import timedelta
 from decimal import Decimal
+from typing import Any
 
 import pytest
 
-from asyncdynamo import ConditionalCheckFailedError, LambdaConfig, deadline_scope
+from asyncdynamo import (
+    ConditionalCheckFailedError,
+    ConnectionFailedError,
+    LambdaConfig,
+    deadline_scope,
+)
 from payments import (
     TRANSITIONS,
     CardDetails,
@@ -217,3 +223,29 @@ def test_a_lease_longer_than_the_idempotency_ttl_is_refused() -> None:
         PaymentConfig(
             idempotency_ttl=timedelta(seconds=10), in_progress_lease=timedelta(seconds=20)
         )
+
+
+async def test_a_claim_whose_outcome_asyncdynamo_cannot_tell_is_resolved_by_the_owner_token() -> (
+    None
+):
+    stored: dict[str, Any] = {}
+
+    def server(operation: str, params: dict[str, Any]) -> Any:
+        if operation == "PutItem":
+            first = not stored
+            stored.update(params["Item"])
+            if first:  # applied, but the answer is lost
+                return ConnectionFailedError("reset after sending")
+            return {}
+        if operation == "GetItem":
+            # the core's own resolution cannot see its write token: outcome unknown
+            return {"Item": {k: v for k, v in stored.items() if k != "_adw"}}
+        return {}
+
+    transport = FakeTransport(handler=server)
+    store = IdempotencyStore(fake_db(transport))
+
+    claim = await store.claim("m", "authorize", "k", "h", resource_id="pay_1")
+
+    assert not claim.replay and claim.record.resource_id == "pay_1"
+    assert transport.operations().count("PutItem") == 1  # never re-sent blindly
