@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import timedelta
 
 import pytest
 
@@ -137,3 +138,20 @@ async def test_a_merchants_audit_log_reads_by_time_and_exports_json_lines(
     assert len(lines) == 2 and all(line.endswith("\n") for line in lines)
     assert '"event": "payment.authorized"' in lines[0]
     assert to_json_lines(reversed(newest_first)) == "".join(lines)
+    later = newest_first[0].at + timedelta(seconds=1)
+    assert [r async for r in log.merchant_log(MERCHANT_ID, since=later)] == []
+    assert len([r async for r in log.merchant_log(MERCHANT_ID, until=later)]) == 2
+
+
+async def test_the_fake_gateways_settlement_report_lists_what_it_charged(
+    processor: Processor, gateway: FakeGateway
+) -> None:
+    pid = (await authorized(processor)).payment_id
+    await processor.capture(pid, amount=Money(400, "USD"), idempotency_key="cap")
+
+    report = await gateway.settlement_report(gateway.today)
+
+    assert [(line.kind, line.amount) for line in report] == [
+        ("authorization", Money(1000, "USD")),
+        ("capture", Money(400, "USD")),
+    ]
