@@ -139,11 +139,22 @@ class Processor:
         return found
 
     async def db_for(self, merchant: Merchant) -> DB:
-        """The DB of the account holding ``merchant``'s payments."""
-        if merchant.partner_id and hasattr(self._db, "partner"):
-            partner_db: DB = await self._db.partner(merchant.partner_id)
-            return partner_db
-        return self._base
+        """The DB of the account holding ``merchant``'s payments.
+
+        Raises:
+            InvalidMerchantError: the merchant belongs to a partner account and this processor
+                has no ``MultiAccountDB`` to reach it (never silently the base account).
+        """
+        if not merchant.partner_id:
+            return self._base
+        if not hasattr(self._db, "partner"):
+            raise InvalidMerchantError(
+                f"merchant {merchant.merchant_id!r} is processed in partner account "
+                f"{merchant.partner_id!r}; give the Processor a MultiAccountDB",
+                merchant_id=merchant.merchant_id,
+            )
+        partner_db: DB = await self._db.partner(merchant.partner_id)
+        return partner_db
 
     def store(self, db: DB) -> IdempotencyStore:
         return IdempotencyStore(
@@ -281,7 +292,7 @@ class Processor:
         )
         change = Change(status, {}, None, ledger, event, request.amount.minor)
 
-        async def commit(tx_payment: Any) -> Payment:
+        async def commit() -> Payment:
             tx = db.transaction(token=token(claim.owner, "record"))
             # create-only: the payment leaves "pending" (not stored) exactly once
             stored: Payment = tx.put(payment)
@@ -417,7 +428,9 @@ class Processor:
         check_id(payment_id, "payment_id")
         db = await self.db_for(await self.merchant(merchant_id)) if merchant_id else self._base
         with db.track_capacity() as used:
-            result = await self._apply(db, operation, payment_id, payload, plan, call, caller, wait)
+            result = await self._apply(
+                db, operation, payment_id, merchant_id, payload, plan, call, caller, wait
+            )
         return PaymentResult(result.payment, result.replay, Cost.of(used, self.config.prices))
 
     async def _apply(
@@ -425,13 +438,14 @@ class Processor:
         db: DB,
         operation: str,
         payment_id: str,
+        merchant_id: str | None,
         payload: dict[str, Any],
         plan: Callable[[Payment], Change],
         call: Callable[[Payment, Change, str], Awaitable[GatewayResult]],
         caller: Caller,
         wait: bool,
     ) -> PaymentResult:
-        payment = await self._load(db, payment_id, None)
+        payment = await self._load(db, payment_id, merchant_id)
         store = self.store(db)
         claim = await store.claim(
             payment.merchant_id,
@@ -463,7 +477,7 @@ class Processor:
             )
         state = _Plan(payment, change)
 
-        async def commit(_: Any) -> Payment:
+        async def commit() -> Payment:
             current, plan_now = state.payment, state.change
             now = db.now()
             tx = db.transaction(token=token(claim.owner, f"{operation}:{current.version}"))
@@ -480,7 +494,7 @@ class Processor:
             return after
 
         async def replan() -> None:
-            fresh = await self._load(db, payment_id, None)
+            fresh = await self._load(db, payment_id, merchant_id)
             state.payment, state.change = fresh, plan(fresh)
 
         return await record(store, claim, commit, replan)

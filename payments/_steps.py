@@ -92,7 +92,7 @@ async def call_gateway(
 async def record(
     store: IdempotencyStore,
     claim: Claim,
-    commit: Callable[[Any], Awaitable[Payment]],
+    commit: Callable[[], Awaitable[Payment]],
     replan: Callable[[], Awaitable[None]] | None,
 ) -> PaymentResult:
     """Commit the state change; resolve lost replies and stale reads; release on failure.
@@ -102,7 +102,7 @@ async def record(
     """
     for _ in range(_MAX_CONFLICTS):
         try:
-            return PaymentResult(await commit(None), False, _NO_COST)
+            return PaymentResult(await commit(), False, _NO_COST)
         except TransactionFailedError as exc:
             if await store.completed_by(claim):
                 return replayed(claim, replay=False)  # ours: the reply was lost

@@ -13,10 +13,13 @@ from payments import (
     AuditLog,
     DuplicatePaymentError,
     FakeGateway,
+    InvalidMerchantError,
     InvalidTransitionError,
     LedgerKind,
+    Merchant,
     Money,
     Payment,
+    PaymentNotFoundError,
     PaymentStatus,
     Processor,
     RefundExceedsCaptureError,
@@ -155,3 +158,26 @@ async def test_the_fake_gateways_settlement_report_lists_what_it_charged(
         ("authorization", Money(1000, "USD")),
         ("capture", Money(400, "USD")),
     ]
+
+
+async def test_another_merchant_cannot_change_a_payment(
+    processor: Processor, payment_tables: DB
+) -> None:
+    await payment_tables.put(Merchant(merchant_id="m-other", name="Other"))
+    pid = (await authorized(processor)).payment_id
+
+    with pytest.raises(PaymentNotFoundError):
+        await processor.capture(pid, merchant_id="m-other", idempotency_key="cap")
+    with pytest.raises(PaymentNotFoundError):
+        await processor.get_payment(pid, merchant_id="m-other")
+    assert (await processor.get_payment(pid, merchant_id=MERCHANT_ID)).payment_id == pid
+
+
+async def test_a_partner_merchant_without_a_multi_account_db_is_refused(
+    processor: Processor, payment_tables: DB, gateway: FakeGateway
+) -> None:
+    await payment_tables.put(Merchant(merchant_id="m-p", name="P", partner_id="acme"))
+
+    with pytest.raises(InvalidMerchantError) as caught:
+        await processor.process_payment(payment_request(merchant_id="m-p"), idempotency_key="k")
+    assert caught.value.merchant_id == "m-p" and gateway.calls == {}
