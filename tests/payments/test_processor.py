@@ -12,6 +12,7 @@ from asyncdynamo.lambda_testing import LambdaContext
 from payments import (
     PROCESSOR_MODELS,
     AuditEvent,
+    AuditRecord,
     AuthorizationRequest,
     DuplicatePaymentError,
     FakeGateway,
@@ -136,7 +137,7 @@ async def test_a_waiting_call_gets_the_first_calls_result(
 
 
 async def test_fifty_concurrent_identical_requests_charge_once(
-    processor: Processor, gateway: FakeGateway
+    processor: Processor, gateway: FakeGateway, payment_tables: DB
 ) -> None:
     async def attempt() -> str:
         try:
@@ -151,6 +152,8 @@ async def test_fifty_concurrent_identical_requests_charge_once(
     assert len(set(outcomes) - {"in progress"}) == 1
     final = await processor.process_payment(payment_request(), idempotency_key="same")
     assert final.replay and final.payment.payment_id in outcomes
+    assert len(await payment_tables.scan(Payment).all()) == 1
+    assert len(await payment_tables.scan(AuditRecord).all()) == 1
 
 
 async def test_a_gateway_timeout_after_charging_ends_in_one_charge_on_retry(
