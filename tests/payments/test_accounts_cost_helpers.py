@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
@@ -10,6 +11,7 @@ from asyncdynamo import DB, Config, MultiAccountDB, PartnerConfig, create_transp
 from asyncdynamo.testing import Endpoint
 from payments import (
     PROCESSOR_MODELS,
+    Claim,
     Cost,
     DuplicatePaymentError,
     FakeGateway,
@@ -18,6 +20,7 @@ from payments import (
     Merchant,
     Payment,
     PaymentConfig,
+    PaymentInProgressError,
     PaymentStatus,
     Prices,
     Processor,
@@ -134,3 +137,23 @@ async def test_a_failed_block_releases_its_key_for_a_retry(db: DB, make_tables: 
         call.result = {"rows": 3}
     async with store.call("m-1", "export", "e1", {"day": "2026-11-30"}) as call:
         assert call.replay and call.result == {"rows": 3}
+
+
+async def test_of_two_retries_after_a_lease_ran_out_only_one_takes_over(
+    db: DB, make_tables: MakeTables
+) -> None:
+    await make_tables(IdempotencyRecord)
+    store = IdempotencyStore(db)
+    crashed = await store.claim("m-1", "authorize", "k", "h", resource_id="pay_1")
+    await store.release(crashed)  # as if its lease had run out
+
+    outcomes = await asyncio.gather(
+        store.claim("m-1", "authorize", "k", "h", resource_id="pay_2"),
+        store.claim("m-1", "authorize", "k", "h", resource_id="pay_3"),
+        return_exceptions=True,
+    )
+
+    claims = [o for o in outcomes if isinstance(o, Claim)]
+    assert len(claims) == 1 and claims[0].resumed
+    assert claims[0].record.resource_id == "pay_1"  # resumes the crashed call's payment
+    assert [type(o) for o in outcomes if not isinstance(o, Claim)] == [PaymentInProgressError]
