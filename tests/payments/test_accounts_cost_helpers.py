@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -157,3 +158,21 @@ async def test_of_two_retries_after_a_lease_ran_out_only_one_takes_over(
     assert len(claims) == 1 and claims[0].resumed
     assert claims[0].record.resource_id == "pay_1"  # resumes the crashed call's payment
     assert [type(o) for o in outcomes if not isinstance(o, Claim)] == [PaymentInProgressError]
+
+
+async def test_a_key_past_its_ttl_is_claimed_afresh_though_the_record_is_still_stored(
+    dynamo_config: Config, make_tables: MakeTables
+) -> None:
+    await make_tables(IdempotencyRecord)
+    now = [datetime.now(UTC)]
+    async with DB(dynamo_config, clock=lambda: now[0]) as db:
+        store = IdempotencyStore(db, ttl=timedelta(hours=1), lease=timedelta(seconds=30))
+        async with store.call("m-1", "export", "k", {"day": 1}) as call:
+            call.result = {"rows": 1}
+
+        now[0] += timedelta(hours=1, seconds=1)  # DynamoDB's TTL may not have deleted it yet
+        async with store.call("m-1", "export", "k", {"day": 2}) as call:
+            assert not call.replay  # another payload, yet no DuplicatePaymentError
+            call.result = {"rows": 2}
+
+        assert len(await db.scan(IdempotencyRecord).all()) == 1
