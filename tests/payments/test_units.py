@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -24,6 +24,7 @@ from payments import (
     Money,
     Payment,
     PaymentConfig,
+    PaymentInProgressError,
     PaymentRequestError,
     PaymentsLambdaConfig,
     PaymentStatus,
@@ -182,8 +183,6 @@ async def test_the_lease_never_outlives_the_deadline() -> None:
 
 
 async def test_a_claim_with_no_time_left_sends_nothing() -> None:
-    from payments import PaymentInProgressError
-
     transport = FakeTransport()
     store = IdempotencyStore(fake_db(transport))
     with (
@@ -249,3 +248,36 @@ async def test_a_claim_whose_outcome_asyncdynamo_cannot_tell_is_resolved_by_the_
 
     assert not claim.replay and claim.record.resource_id == "pay_1"
     assert transport.operations().count("PutItem") == 1  # never re-sent blindly
+
+
+async def test_waiting_for_another_call_never_sleeps_past_the_deadline() -> None:
+    now_ms = int(datetime.now(UTC).timestamp() * 1000)
+    other = {
+        "scope_key": {"S": "m#authorize#k"},
+        "scope": {"S": "m"},
+        "operation": {"S": "authorize"},
+        "key": {"S": "k"},
+        "request_hash": {"S": "h"},
+        "state": {"S": "in_progress"},
+        "phase": {"S": "claimed"},
+        "owner": {"S": "someone-else"},
+        "lease_until_ms": {"N": str(now_ms + 20_000)},
+        "expires_at": {"N": str(now_ms // 1000 + 3600)},
+        "created_at": {"S": datetime.now(UTC).isoformat()},
+    }
+
+    def server(operation: str, params: dict[str, Any]) -> Any:
+        if operation == "PutItem":
+            return ConditionalCheckFailedError("taken", item=other)
+        return {"Item": other}
+
+    slept: list[float] = []
+
+    async def sleep(delay: float) -> None:
+        slept.append(delay)
+
+    store = IdempotencyStore(fake_db(FakeTransport(handler=server)), sleep=sleep)
+    deadline = asyncio.get_running_loop().time() + 0.005  # shorter than one 20 ms poll
+    with deadline_scope(deadline), pytest.raises(PaymentInProgressError) as caught:
+        await store.claim("m", "authorize", "k", "h", wait=True)
+    assert slept == [] and caught.value.retry_after > 10
