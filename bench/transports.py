@@ -1,45 +1,42 @@
 """Transport benchmarks: cold path, import time and warm client CPU per GetItem.
 
-Every measurement runs in a fresh subprocess against moto's server, which itself runs in
-another process so its CPU never counts against the client being measured. Ratios compare with
-aiobotocore from the same run.
+Every measurement runs in a fresh subprocess against the run's local server (dynalite when
+node is available, else moto), which runs in another process so its CPU never counts against
+the client. Stacks are interleaved round by round; ratios compare with the lean transport.
 
 * ``cold_path``: from the first line of a fresh script to the first GetItem result (imports,
   session/client/transport creation, credentials, connect, sign, parse), median of N processes.
-* ``import``: ``import asyncdynamo._lean`` in a fresh process, the lean package's own share of
-  it (``-X importtime``, after ``import asyncdynamo``), and the SDKs' imports for comparison.
+* ``import``: ``import asyncdynamo._lean`` timed inside a fresh process (like the cold path, so
+  never including interpreter start-up), the lean package's own share of it (``-X importtime``,
+  after ``import asyncdynamo``), and the SDKs' imports for comparison.
 * ``warm_cpu``: ``time.process_time()`` per GetItem over many sequential calls after a warm-up,
   in the client process only.
 
 Child processes compile to a private bytecode cache (``PYTHONPYCACHEPREFIX``) and each case runs
 once unmeasured first, so no stack pays for compiling source: ship ``.pyc`` files to Lambda.
 
-Run ``python -m bench.transports [--quick]`` for a table.
+Run ``python -m bench transports [--quick]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
+from collections.abc import Sequence
 
-__all__ = ["run"]
+from bench._core import Measurement, Step, SuiteContext, SuiteResult, register
+from bench._servers import child_env, moto_process
+
+__all__ = ["ITEM", "child_env", "moto_process", "run"]
 
 REGION = "us-east-1"
 TABLE = "bench-transports"
 KEY = {"pk": {"S": "order#1"}}
-_ROOT = Path(__file__).resolve().parent.parent
-_PYCACHE = Path(tempfile.gettempdir()) / "asyncdynamo-bench-pycache"
 
 # A 12-attribute item, like a small payment record.
 ITEM = {
@@ -176,71 +173,17 @@ print(json.dumps({"value": asyncio.run(main()) / CALLS * 1e6}))
 }
 
 IMPORT_STATEMENTS = {
+    "asyncdynamo._lean (with asyncdynamo)": "import asyncdynamo._lean",
     "aiobotocore.session": "import aiobotocore.session",
     "boto3": "import boto3",
-    "asyncdynamo._lean (with asyncdynamo)": "import asyncdynamo._lean",
-    "python -c pass": "pass",
 }
-
-
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment of a measured child process: a private bytecode cache, the repo on the
-    path, dummy credentials from the environment (no config files, no IMDS), plus ``extra``."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        **extra,
-    )
-    env.pop("AWS_SESSION_TOKEN", None)
-    env.pop("AWS_PROFILE", None)
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def moto_process(timeout: float = 60.0) -> Iterator[str]:
-    """Runs moto's server in its own process on 127.0.0.1; yields its URL."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=child_env(),
-    )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"moto server exited with {process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start in time") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:  # moto stops slowly on SIGTERM
-            process.kill()
-            process.wait()
+# Timed inside the child, like the cold path, so an import never includes interpreter start-up.
+_IMPORT_SCRIPT = """\
+import time
+_t0 = time.perf_counter()
+exec(compile(__import__("sys").argv[1], "<import>", "exec"))
+print(__import__("json").dumps({"value": (time.perf_counter() - _t0) * 1000}))
+"""
 
 
 async def _seed(url: str) -> None:
@@ -280,17 +223,6 @@ def _run_script(source: str, args: Sequence[str]) -> float:
     return value
 
 
-def _median_of(source: str, args: Sequence[str], repeats: int) -> float:
-    _run_script(source, args)  # unmeasured: fills the bytecode cache and the OS page cache
-    return statistics.median(_run_script(source, args) for _ in range(repeats))
-
-
-def _import_ms(statement: str) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", statement], env=child_env(), check=True)
-    return (time.perf_counter() - start) * 1000
-
-
 def _lean_share_ms() -> float:
     """The lean package's own import time, once ``asyncdynamo`` itself is imported."""
     completed = subprocess.run(
@@ -307,79 +239,82 @@ def _lean_share_ms() -> float:
     raise RuntimeError("asyncdynamo._lean not found in -X importtime output")
 
 
-def _with_ratios(
-    bench: str, unit: str, values: dict[str, float], baseline: str
-) -> list[dict[str, object]]:
-    base = values[baseline]
-    return [
-        {
-            "bench": bench,
-            "case": case,
-            "value": round(value, 2),
-            "unit": unit,
-            "ratio": round(value / base, 3),
-        }
-        for case, value in values.items()
+def run(ctx: SuiteContext) -> SuiteResult:
+    """Cold path, import time and warm CPU per GetItem of the transports, in fresh processes."""
+    repeats = 3 if ctx.quick else (15 if ctx.full else 7)
+    calls = 100 if ctx.quick else (2_000 if ctx.full else 500)
+    url = ctx.database()
+    asyncio.run(_seed(url))
+    args = [url, TABLE, json.dumps(KEY)]
+    rows: list[Measurement] = []
+    cold_group = "cold path: script start to first GetItem result"
+    with ctx.case("cold path, interleaved fresh processes", total=repeats + 1) as step:
+        cold = _interleaved(
+            {case: (src, args) for case, src in COLD_SCRIPTS.items()}, repeats, step
+        )
+    rows += [
+        Measurement(cold_group, case, statistics.median(v), "ms", baseline=case == "lean")
+        for case, v in cold.items()
     ]
-
-
-def run(quick: bool = False) -> list[dict[str, object]]:
-    """Run every transport benchmark and return one dict per measurement.
-
-    Args:
-        quick: fewer processes and calls (a smoke run, e.g. in CI).
-
-    Returns:
-        Dicts with ``bench``, ``case``, ``value``, ``unit`` (``"ms"`` or ``"us"``) and
-        ``ratio`` (to aiobotocore in the same run; to ``import aiobotocore.session`` for imports).
-    """
-    repeats = 3 if quick else 9
-    calls = 50 if quick else 200
-    results: list[dict[str, object]] = []
-    with moto_process() as url:
-        asyncio.run(_seed(url))
-        args = [url, TABLE, json.dumps(KEY)]
-
-        cold = {case: _median_of(source, args, repeats) for case, source in COLD_SCRIPTS.items()}
-        results += _with_ratios("cold_path", "ms", cold, "aiobotocore")
-
-        imports: dict[str, float] = {}
-        for case, statement in IMPORT_STATEMENTS.items():
-            _import_ms(statement)  # unmeasured warm-up
-            imports[case] = statistics.median(_import_ms(statement) for _ in range(repeats))
-        _lean_share_ms()
-        imports["asyncdynamo._lean own share"] = statistics.median(
-            _lean_share_ms() for _ in range(repeats)
+    with ctx.case("import time, interleaved fresh processes", total=repeats + 2) as step:
+        imports = _interleaved(
+            {case: (_IMPORT_SCRIPT, [stmt]) for case, stmt in IMPORT_STATEMENTS.items()},
+            repeats,
+            step,
         )
-        results += _with_ratios("import", "ms", imports, "aiobotocore.session")
-
-        warm = {
-            case: _median_of(source, [*args, str(calls)], 1 if quick else 3)
-            for case, source in WARM_SCRIPTS.items()
-        }
-        results += _with_ratios("warm_cpu", "us", warm, "aiobotocore")
-    return results
-
-
-def _table(results: Sequence[dict[str, object]]) -> str:
-    lines = [f"{'bench':<10} {'case':<38} {'value':>10} {'unit':<4} {'ratio':>7}"]
-    for row in results:
-        lines.append(
-            f"{row['bench']!s:<10} {row['case']!s:<38} {row['value']!s:>10} {row['unit']!s:<4} "
-            f"{row['ratio']!s:>7}"
+        share = [_lean_share_ms() for _ in range(repeats)]
+        step()
+    rows += [
+        Measurement(
+            "import time in a fresh process",
+            case,
+            statistics.median(v),
+            "ms",
+            baseline=case.startswith("asyncdynamo"),
         )
-    return "\n".join(lines)
+        for case, v in imports.items()
+    ]
+    rows.append(
+        Measurement(
+            "asyncdynamo._lean's own import time (-X importtime)",
+            "asyncdynamo._lean",
+            statistics.median(share),
+            "ms",
+        )
+    )
+    with ctx.case("warm CPU per GetItem", total=(1 if ctx.quick else 3) + 1) as step:
+        warm = _interleaved(
+            {case: (src, [*args, str(calls)]) for case, src in WARM_SCRIPTS.items()},
+            1 if ctx.quick else 3,
+            step,
+        )
+    rows += [
+        Measurement(
+            "client CPU per GetItem, transport only (no model)",
+            case,
+            statistics.median(v),
+            "µs",
+            baseline=case == "lean",
+        )
+        for case, v in warm.items()
+    ]
+    notes = [f"server: {ctx.server_name}"]
+    return SuiteResult(rows, notes)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Command line entry: print the results as a table (or JSON with ``--json``)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer processes and calls")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    options = parser.parse_args(argv)
-    results = run(quick=options.quick)
-    print(json.dumps(results, indent=2) if options.json else _table(results))
+def _interleaved(
+    scripts: dict[str, tuple[str, list[str]]], repeats: int, step: Step
+) -> dict[str, list[float]]:
+    """Runs every script once unmeasured, then ``repeats`` rounds of one run each."""
+    for source, args in scripts.values():
+        _run_script(source, args)  # fills the bytecode cache and the OS page cache
+    step()
+    samples: dict[str, list[float]] = {case: [] for case in scripts}
+    for _ in range(repeats):
+        for case, (source, args) in scripts.items():
+            samples[case].append(_run_script(source, args))
+        step()
+    return samples
 
 
-if __name__ == "__main__":
-    main()
+register("transports", "the lean transport against aiobotocore and boto3", run, order=20)
