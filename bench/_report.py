@@ -6,6 +6,7 @@ without a baseline row shows no ratio. ``check_groups`` refuses mixed units befo
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
 
 from bench._core import Measurement, SuiteResult, check_groups
@@ -95,7 +96,7 @@ def print_suite(name: str, title: str, result: SuiteResult, *, plain: bool = Fal
                 end_section=row_index == len(rows) - 1
                 and index < len(grouped(result.measurements)) - 1,
             )
-    console = Console()
+    console = Console() if sys.stdout.isatty() else Console(width=120)
     console.print(table)
     for note in result.notes:
         console.print(f"  [dim]note:[/] {note}")

@@ -391,7 +391,7 @@ def _warm(url: str, calls: int) -> list[Measurement]:
 
 def run(ctx: SuiteContext) -> SuiteResult:
     """Cold path per phase (fresh processes, interleaved), import time, warm runner overhead."""
-    repeats = 3 if ctx.quick else (15 if ctx.full else 7)
+    repeats = 2 if ctx.quick else (15 if ctx.full else 7)
     calls = 50 if ctx.quick else 300
     url = ctx.database()
     _seed(url)

@@ -1,0 +1,58 @@
+"""Memory: peak RSS of a cold process at its first result, and RSS growth over warm calls.
+
+Every stack of the ``peers`` suite, plus asyncdynamo behind a Lambda handler (``LambdaDB``, the
+container's loop, a deadline view per invocation), each in fresh processes against the run's
+local server: the peak resident set size when the first GetItem result is in hand
+(``ru_maxrss``: imports, client, first request), then the growth of the resident set over 1,000
+more GetItems (invocations, for the handler) after a 20-call warm-up. Growth is reported in MB
+without ratios: near zero, a ratio would only amplify noise.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+from bench._core import Measurement, SuiteContext, SuiteResult, register
+from bench.peers import OURS, PEERS, available, driver_scripts, interleaved_rounds, seed
+
+__all__ = ["run"]
+
+HANDLER = "asyncdynamo LambdaDB handler"
+WARM_CALLS = 1_000
+
+
+def run(ctx: SuiteContext) -> SuiteResult:
+    """Peak RSS of cold processes and RSS growth over 1,000 warm calls, per stack."""
+    stacks, notes = available([HANDLER, *PEERS])
+    url = ctx.database()
+    seed(url)
+    rounds = 1 if ctx.quick else 3
+    with (
+        driver_scripts(stacks) as paths,
+        ctx.case("cold + 1,000 warm calls", total=rounds + 1) as step,
+    ):
+        samples = interleaved_rounds(paths, url, "memory", WARM_CALLS, rounds, step)
+    rows = [
+        Measurement(
+            "peak RSS of a cold process at its first GetItem result",
+            stack,
+            statistics.median(float(str(s["peak_mb"])) for s in samples[stack]),
+            "MB",
+            baseline=stack == OURS,
+        )
+        for stack in stacks
+    ]
+    rows += [
+        Measurement(
+            f"RSS growth over {WARM_CALLS:,} warm GetItems",
+            stack,
+            statistics.median(float(str(s["growth_mb"])) for s in samples[stack]),
+            "MB",
+        )
+        for stack in stacks
+    ]
+    notes.append(f"server: {ctx.server_name}; median of {rounds} process(es) per stack")
+    return SuiteResult(rows, notes)
+
+
+register("memory", "peak RSS of a cold handler, RSS growth over 1,000 warm calls", run, order=50)
