@@ -5,6 +5,9 @@ with MotoServer() as server:
     async with DB(config_for(server.endpoint)) as db:
         ...
 ```
+
+Outside a ``with`` block (a REPL, a notebook): ``server = MotoServer().start()`` ...
+``server.stop()``.
 """
 
 from __future__ import annotations
@@ -47,7 +50,8 @@ class MotoServer:
         self.url = ""
         self.region = "us-east-1"
 
-    def __enter__(self) -> MotoServer:
+    def start(self) -> MotoServer:
+        """Start serving (in a daemon thread of this process); returns ``self``."""
         # werkzeug logs every request at INFO; keep test and demo output readable.
         logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
@@ -55,8 +59,15 @@ class MotoServer:
         self.url = f"http://{host}:{port}"
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop serving."""
         self._server.stop()
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def endpoint(self) -> Endpoint:
