@@ -75,6 +75,6 @@ def _bars(axes: Any, chart: Chart) -> None:
 def _distribution(axes: Any, chart: Chart) -> None:
     labels = list(chart.samples)
     data = [list(chart.samples[label]) for label in labels]
-    axes.boxplot(data, vert=False, showfliers=False)
+    axes.boxplot(data, orientation="horizontal", showfliers=False)
     axes.set_yticks(range(1, len(labels) + 1), labels)
     axes.invert_yaxis()

@@ -115,3 +115,23 @@ def test_an_example_cannot_reach_beyond_loopback(tmp_path: Path) -> None:
     failure = run_page(blocks(page))
     assert failure is not None
     assert "may only reach 127.0.0.1" in failure.error
+
+
+def _documented(page: str) -> set[str]:
+    return set(re.findall(r"^::: asyncdynamo\.(\w+)$", (DOCS / page).read_text(), re.M))
+
+
+def test_the_api_reference_lists_every_public_name() -> None:
+    import asyncdynamo
+
+    public = {name for name in asyncdynamo.__all__ if not name.endswith("Error")}
+    missing = sorted(public - _documented("api.md"))
+    assert not missing, f"docs/api.md lacks '::: asyncdynamo.NAME' for {missing}"
+
+
+def test_the_error_reference_lists_every_error() -> None:
+    import asyncdynamo
+
+    errors = {name for name in asyncdynamo.__all__ if name.endswith("Error")}
+    missing = sorted(errors - _documented("error-reference.md"))
+    assert not missing, f"docs/error-reference.md lacks '::: asyncdynamo.NAME' for {missing}"
