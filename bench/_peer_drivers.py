@@ -4,7 +4,8 @@ A script is ``_PRELUDE + driver + _HARNESS``. A driver imports its stack and def
 ``setup()``, ``get(state)``, ``put(state)`` and ``query(state)`` (coroutines, or plain functions
 with ``SYNC = True``). The harness runs one mode, given on the command line:
 
-* ``cold``: start of the script → imports → client → first GetItem result; wall and CPU ms.
+* ``cold``: start of the script → imports → client → first GetItem result; wall and CPU ms,
+  and the peak RSS so far.
 * ``warm``: after a warm-up, CPU per call (``time.process_time``) and each call's latency.
 * ``inflight``: bursts of 64 concurrent GetItems (async stacks only); CPU per request.
 * ``memory``: peak RSS at the first result, then RSS growth over 1,000 more GetItems.
@@ -41,8 +42,10 @@ state = _run(setup)
 first = _run(get, state)
 assert int(_amount(first)) == 125050, first
 if MODE == "cold":
+    import resource
     wall, cpu = (time.perf_counter() - _t0) * 1000, (time.process_time() - _c0) * 1000
-    print(json.dumps({"wall_ms": wall, "cpu_ms": cpu}))
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(json.dumps({"wall_ms": wall, "cpu_ms": cpu, "peak_mb": peak}))
     sys.exit(0)
 
 def _rss_mb():

@@ -1,11 +1,11 @@
-"""Memory: peak RSS of a cold process at its first result, and RSS growth over warm calls.
+"""Memory of a Lambda handler: peak RSS of a cold process, RSS growth over warm invocations.
 
-Every stack of the ``peers`` suite, plus asyncdynamo behind a Lambda handler (``LambdaDB``, the
-container's loop, a deadline view per invocation), each in fresh processes against the run's
-local server: the peak resident set size when the first GetItem result is in hand
-(``ru_maxrss``: imports, client, first request), then the growth of the resident set over 1,000
-more GetItems (invocations, for the handler) after a 20-call warm-up. Growth is reported in MB
-without ratios: near zero, a ratio would only amplify noise.
+asyncdynamo behind a Lambda handler (``LambdaDB``, the container's loop, a deadline view per
+invocation) and on a plain ``DB``, each in fresh processes against the run's local server: the
+peak resident set size when the first GetItem result is in hand (``ru_maxrss``: imports,
+client, first request), then the growth of the resident set over 1,000 more invocations after a
+20-call warm-up. Growth is reported in MB without ratios: near zero, a ratio would only amplify
+noise. The peers' peak RSS is measured by the ``peers`` suite, in its cold-path processes.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 import statistics
 
 from bench._core import Measurement, SuiteContext, SuiteResult, register
-from bench.peers import OURS, PEERS, available, driver_scripts, interleaved_rounds, seed
+from bench.peers import OURS, available, driver_scripts, interleaved_rounds, seed
 
 __all__ = ["run"]
 
@@ -23,7 +23,7 @@ WARM_CALLS = 1_000
 
 def run(ctx: SuiteContext) -> SuiteResult:
     """Peak RSS of cold processes and RSS growth over 1,000 warm calls, per stack."""
-    stacks, notes = available([HANDLER, *PEERS])
+    stacks, notes = available([HANDLER, OURS])
     url = ctx.database()
     seed(url)
     rounds = 1 if ctx.quick else 3
@@ -38,13 +38,13 @@ def run(ctx: SuiteContext) -> SuiteResult:
             stack,
             statistics.median(float(str(s["peak_mb"])) for s in samples[stack]),
             "MB",
-            baseline=stack == OURS,
+            baseline=stack == HANDLER,
         )
         for stack in stacks
     ]
     rows += [
         Measurement(
-            f"RSS growth over {WARM_CALLS:,} warm GetItems",
+            f"RSS growth over {WARM_CALLS:,} warm invocations (GetItem each)",
             stack,
             statistics.median(float(str(s["growth_mb"])) for s in samples[stack]),
             "MB",
@@ -55,4 +55,6 @@ def run(ctx: SuiteContext) -> SuiteResult:
     return SuiteResult(rows, notes)
 
 
-register("memory", "peak RSS of a cold handler, RSS growth over 1,000 warm calls", run, order=50)
+register(
+    "memory", "a Lambda handler's peak RSS and RSS growth over 1,000 invocations", run, order=50
+)

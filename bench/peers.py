@@ -4,12 +4,13 @@ The same operations on the same data (``bench/_peer_data.py``), each stack in it
 processes (``bench/_peer_drivers.py``), the stacks interleaved round by round, medians, ratios
 to asyncdynamo (lean transport, with model validation) from this run:
 
-* cold path: script start → imports → client → first GetItem result (wall and CPU);
+* cold path: script start → imports → client → first GetItem result (wall and CPU), and the
+  process's peak RSS at that point;
 * warm client CPU per GetItem, PutItem and Query (10 items), and GetItem latency;
 * 64 GetItems in flight (async stacks): CPU per request.
 
 A peer that is not installed is skipped with a note (``pip install 'asyncdynamo-lambda[peers]'``).
-The codec comparison is in the ``codec`` suite, memory in ``memory``.
+The codec comparison is in the ``codec`` suite, RSS growth over warm calls in ``memory``.
 """
 
 from __future__ import annotations
@@ -155,18 +156,19 @@ def run(ctx: SuiteContext) -> SuiteResult:
     seed(url)
     cold_rounds = 3 if ctx.quick else (11 if ctx.full else 5)
     warm_rounds = 1 if ctx.quick else 3
-    calls = 100 if ctx.quick else (1_000 if ctx.full else 300)
+    calls = 50 if ctx.quick else (1_000 if ctx.full else 300)
     rows: list[Measurement] = []
     charts: list[Chart] = []
     with driver_scripts(stacks) as paths:
         with ctx.case("cold path, fresh processes", total=cold_rounds + 1) as step:
             cold = interleaved_rounds(paths, url, "cold", 0, cold_rounds, step, warm_up=True)
-        for key, group in (
-            ("wall_ms", "cold path: script start to first GetItem result"),
-            ("cpu_ms", "cold path CPU"),
+        for key, group, unit in (
+            ("wall_ms", "cold path: script start to first GetItem result", "ms"),
+            ("cpu_ms", "cold path CPU", "ms"),
+            ("peak_mb", "peak RSS of the cold process at its first GetItem result", "MB"),
         ):
             rows += [
-                Measurement(group, stack, _median(cold[stack], key), "ms", baseline=stack == OURS)
+                Measurement(group, stack, _median(cold[stack], key), unit, baseline=stack == OURS)
                 for stack in stacks
             ]
         with ctx.case("warm GetItem, PutItem, Query", total=warm_rounds + 1) as step:

@@ -242,7 +242,7 @@ def _lean_share_ms() -> float:
 def run(ctx: SuiteContext) -> SuiteResult:
     """Cold path, import time and warm CPU per GetItem of the transports, in fresh processes."""
     repeats = 2 if ctx.quick else (15 if ctx.full else 7)
-    calls = 100 if ctx.quick else (2_000 if ctx.full else 500)
+    calls = 50 if ctx.quick else (2_000 if ctx.full else 500)
     url = ctx.database()
     asyncio.run(_seed(url))
     args = [url, TABLE, json.dumps(KEY)]
