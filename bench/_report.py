@@ -77,26 +77,31 @@ def print_suite(name: str, title: str, result: SuiteResult, *, plain: bool = Fal
     if plain:
         _plain(name, result)
         return
-    table = Table(title=f"{name} — {title}", title_justify="left", show_lines=False)
+    table = Table(
+        title=f"{name} — {title}",
+        title_justify="left",
+    )
     table.add_column("case")
     table.add_column("value", justify="right")
     table.add_column("unit")
-    table.add_column("ratio to baseline", justify="right")
-    table.add_column("note", style="dim")
-    for index, (group, rows) in enumerate(grouped(result.measurements).items()):
-        table.add_row(f"[bold]{group}[/]", "", "", "", "", end_section=False)
+    table.add_column("ratio", justify="right")
+    with_notes = any(row.note for row in result.measurements)
+    if with_notes:
+        table.add_column("note", style="dim")
+    groups = grouped(result.measurements)
+    for index, (group, rows) in enumerate(groups.items()):
+        table.add_row(f"[bold]{group}[/]", end_section=False)
         for row_index, row in enumerate(rows):
             case = f"  {row.case}" + (" [cyan](baseline)[/]" if row.baseline else "")
+            cells = [case, format_value(row.value), row.unit, _ratio_text(row, rows)]
+            cells[3] = cells[3].replace(" (baseline)", "")
             table.add_row(
-                case,
-                format_value(row.value),
-                row.unit,
-                _ratio_text(row, rows).replace(" (baseline)", ""),
-                row.note,
-                end_section=row_index == len(rows) - 1
-                and index < len(grouped(result.measurements)) - 1,
+                *cells,
+                *([row.note] if with_notes else []),
+                end_section=row_index == len(rows) - 1 and index < len(groups) - 1,
             )
     console = Console() if sys.stdout.isatty() else Console(width=120)
     console.print(table)
+    console.print("  [dim]ratio = value ÷ the baseline row of the same group[/]")
     for note in result.notes:
         console.print(f"  [dim]note:[/] {note}")
