@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = [
     "REGION",
@@ -32,6 +34,7 @@ __all__ = [
     "dynalite_process",
     "free_port",
     "moto_process",
+    "seed_table",
 ]
 
 REGION = "us-east-1"
@@ -184,3 +187,42 @@ def dynalite_process(command: list[str], timeout: float = 30.0) -> Iterator[str]
         yield f"http://127.0.0.1:{port}"
     finally:
         _stop(process)
+
+
+async def _seed(url: str, table: str, keys: dict[str, str], items: list[dict[str, Any]]) -> None:
+    from asyncdynamo._config import Config, Credentials
+    from asyncdynamo._lean import LeanTransport
+
+    config = Config(region=REGION, endpoint_url=url, credentials=Credentials("testing", "testing"))
+    async with LeanTransport(config) as transport:
+        listed = await transport.call("ListTables", {})
+        if table not in listed.get("TableNames", []):
+            await transport.call(
+                "CreateTable",
+                {
+                    "TableName": table,
+                    "KeySchema": [
+                        {"AttributeName": name, "KeyType": kind} for name, kind in keys.items()
+                    ],
+                    "AttributeDefinitions": [
+                        {"AttributeName": name, "AttributeType": "S"} for name in keys
+                    ],
+                    "BillingMode": "PAY_PER_REQUEST",
+                },
+            )
+        # dynalite (like DynamoDB) answers CreateTable while the table is still CREATING.
+        for _ in range(200):
+            described = await transport.call("DescribeTable", {"TableName": table})
+            if described["Table"]["TableStatus"] == "ACTIVE":
+                break
+            await asyncio.sleep(0.05)
+        else:
+            raise RuntimeError(f"table {table} did not become ACTIVE in 10 s")
+        for item in items:
+            await transport.call("PutItem", {"TableName": table, "Item": item})
+
+
+def seed_table(url: str, table: str, keys: dict[str, str], items: list[dict[str, Any]]) -> None:
+    """Create ``table`` (string keys: ``{"pk": "HASH", "sk": "RANGE"}``) unless it exists, wait
+    until it is ACTIVE, and put ``items`` (wire form) into it."""
+    asyncio.run(_seed(url, table, keys, items))

@@ -28,7 +28,7 @@ import tempfile
 from collections.abc import Sequence
 
 from bench._core import Chart, ChartKind, Measurement, Step, SuiteContext, SuiteResult, register
-from bench._servers import child_env
+from bench._servers import child_env, seed_table
 from bench.transports import ITEM
 
 __all__ = ["run"]
@@ -279,25 +279,6 @@ def _script(source: str) -> str:
     return handle.name
 
 
-def _seed(url: str) -> None:
-    import boto3
-
-    client = boto3.client(
-        "dynamodb",
-        region_name=REGION,
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.put_item(TableName=TABLE, Item=ITEM)
-
-
 def _cold(url: str, repeats: int, step: Step) -> tuple[dict[str, dict[str, float]], list[str]]:
     """Median ms per phase per stack, stacks interleaved round by round; and the unneeded
     modules the asyncdynamo lean cold path imported."""
@@ -394,7 +375,7 @@ def run(ctx: SuiteContext) -> SuiteResult:
     repeats = 2 if ctx.quick else (15 if ctx.full else 7)
     calls = 50 if ctx.quick else 300
     url = ctx.database()
-    _seed(url)
+    seed_table(url, TABLE, {"pk": "HASH"}, [ITEM])
     with ctx.case("cold handler processes, interleaved", total=repeats + 1) as step:
         medians, unneeded = _cold(url, repeats, step)
     total = "cold path: handler import to first GetItem result"

@@ -15,7 +15,6 @@ The codec comparison is in the ``codec`` suite, RSS growth over warm calls in ``
 
 from __future__ import annotations
 
-import asyncio
 import importlib.util
 import json
 import os
@@ -29,7 +28,7 @@ from contextlib import contextmanager
 from bench._core import Chart, ChartKind, Measurement, Step, SuiteContext, SuiteResult, register
 from bench._peer_data import GET_KEY, ITEM, QUERY_ITEMS, QUERY_PK, TABLE, wire
 from bench._peer_drivers import ASYNC_STACKS, DRIVERS, REQUIRES, script
-from bench._servers import REGION, child_env
+from bench._servers import child_env, seed_table
 
 __all__ = ["available", "driver_scripts", "interleaved_rounds", "run", "run_driver", "seed"]
 
@@ -50,40 +49,12 @@ def available(stacks: Sequence[str]) -> tuple[list[str], list[str]]:
     return found, notes
 
 
-async def _seed(url: str) -> None:
-    from asyncdynamo._config import Config, Credentials
-    from asyncdynamo._lean import LeanTransport
-
-    config = Config(region=REGION, endpoint_url=url, credentials=Credentials("testing", "testing"))
-    async with LeanTransport(config) as transport:
-        tables = await transport.call("ListTables", {})
-        if TABLE in tables.get("TableNames", []):
-            return
-        await transport.call(
-            "CreateTable",
-            {
-                "TableName": TABLE,
-                "KeySchema": [
-                    {"AttributeName": "pk", "KeyType": "HASH"},
-                    {"AttributeName": "sk", "KeyType": "RANGE"},
-                ],
-                "AttributeDefinitions": [
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-                "BillingMode": "PAY_PER_REQUEST",
-            },
-        )
-        items = [{**ITEM, **GET_KEY}] + [
-            {**ITEM, "pk": QUERY_PK, "sk": f"{n:02d}"} for n in range(QUERY_ITEMS)
-        ]
-        for item in items:
-            await transport.call("PutItem", {"TableName": TABLE, "Item": wire(item)["M"]})
-
-
 def seed(url: str) -> None:
     """Create the peers' table on ``url`` (once) with the item to get and the partition to query."""
-    asyncio.run(_seed(url))
+    items = [{**ITEM, **GET_KEY}] + [
+        {**ITEM, "pk": QUERY_PK, "sk": f"{n:02d}"} for n in range(QUERY_ITEMS)
+    ]
+    seed_table(url, TABLE, {"pk": "HASH", "sk": "RANGE"}, [wire(item)["M"] for item in items])
 
 
 @contextmanager

@@ -20,7 +20,6 @@ Run ``python -m bench transports [--quick]``.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import statistics
@@ -30,7 +29,7 @@ import tempfile
 from collections.abc import Sequence
 
 from bench._core import Measurement, Step, SuiteContext, SuiteResult, register
-from bench._servers import child_env, moto_process
+from bench._servers import child_env, moto_process, seed_table
 
 __all__ = ["ITEM", "child_env", "moto_process", "run"]
 
@@ -186,24 +185,6 @@ print(__import__("json").dumps({"value": (time.perf_counter() - _t0) * 1000}))
 """
 
 
-async def _seed(url: str) -> None:
-    from asyncdynamo._config import Config, Credentials
-    from asyncdynamo._lean import LeanTransport
-
-    config = Config(region=REGION, endpoint_url=url, credentials=Credentials("testing", "testing"))
-    async with LeanTransport(config) as transport:
-        await transport.call(
-            "CreateTable",
-            {
-                "TableName": TABLE,
-                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-                "BillingMode": "PAY_PER_REQUEST",
-            },
-        )
-        await transport.call("PutItem", {"TableName": TABLE, "Item": ITEM})
-
-
 def _run_script(source: str, args: Sequence[str]) -> float:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
         handle.write(source)
@@ -244,7 +225,7 @@ def run(ctx: SuiteContext) -> SuiteResult:
     repeats = 2 if ctx.quick else (15 if ctx.full else 7)
     calls = 50 if ctx.quick else (2_000 if ctx.full else 500)
     url = ctx.database()
-    asyncio.run(_seed(url))
+    seed_table(url, TABLE, {"pk": "HASH"}, [ITEM])
     args = [url, TABLE, json.dumps(KEY)]
     rows: list[Measurement] = []
     cold_group = "cold path: script start to first GetItem result"
