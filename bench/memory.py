@@ -2,7 +2,7 @@
 
 asyncdynamo behind a Lambda handler (``LambdaDB``, the container's loop, a deadline view per
 invocation) and on a plain ``DB``, each in fresh processes against the run's local server: the
-peak resident set size when the first GetItem result is in hand (``ru_maxrss``: imports,
+peak resident set size when the first GetItem result is in hand (``VmHWM``: imports,
 client, first request), then the growth of the resident set over 1,000 more invocations after a
 20-call warm-up. Growth is reported in MB without ratios: near zero, a ratio would only amplify
 noise. The peers' peak RSS is measured by the ``peers`` suite, in its cold-path processes.
