@@ -88,8 +88,7 @@ class Chart:
         title: the chart title.
         kind: how to draw it.
         unit: the axis unit.
-        series: ``{stack: {part or operation: value}}`` for bars, ``{stack: {"samples": ...}}``
-            is not used: distributions use ``samples``.
+        series: ``{stack: {part or operation: value}}`` for stacked and grouped bars.
         samples: ``{stack: [values]}`` for distributions.
     """
 
@@ -114,7 +113,8 @@ class SuiteResult:
 class Step(Protocol):
     """Advances a case's progress bar by one step."""
 
-    def __call__(self, advance: int = 1) -> None: ...
+    def __call__(self, advance: int = 1) -> None:
+        """Advance by ``advance`` steps."""
 
 
 class SuiteContext(Protocol):

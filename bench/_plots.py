@@ -34,7 +34,7 @@ def render(charts: Sequence[Chart], folder: Path) -> list[Path]:
         axes.grid(axis="x", alpha=0.3)
         figure.tight_layout()
         path = folder / f"{chart.name}.png"
-        figure.savefig(path)
+        figure.savefig(path, bbox_inches="tight")
         plt.close(figure)
         written.append(path)
     return written
@@ -56,7 +56,7 @@ def _stacked(axes: Any, chart: Chart) -> None:
         axes.barh(stacks, widths, left=left, label=part)
         left = [a + b for a, b in zip(left, widths, strict=True)]
     axes.invert_yaxis()
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
 def _bars(axes: Any, chart: Chart) -> None:
@@ -69,7 +69,7 @@ def _bars(axes: Any, chart: Chart) -> None:
         axes.barh(positions, values, height=height, label=stack)
     axes.set_yticks([n + 0.4 - height / 2 for n in range(len(operations))], operations)
     axes.invert_yaxis()
-    axes.legend(fontsize=8, loc="lower right")
+    axes.legend(fontsize=8, loc="center left", bbox_to_anchor=(1.0, 0.5))
 
 
 def _distribution(axes: Any, chart: Chart) -> None:
