@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import signal
 import sys
 import time
 import traceback
@@ -72,6 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         asyncio.run(run_demo())
         print()
 
+    # Stopped from outside, still stop the servers this run started (they are child processes).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(128 + signal.SIGTERM))
     results: dict[str, SuiteResult] = {}
     failed: list[str] = []
     started = time.perf_counter()
