@@ -6,9 +6,9 @@ the client. Stacks are interleaved round by round; ratios compare with the lean 
 
 * ``cold_path``: from the first line of a fresh script to the first GetItem result (imports,
   session/client/transport creation, credentials, connect, sign, parse), median of N processes.
-* ``import``: ``import asyncdynamo._lean`` timed inside a fresh process (like the cold path, so
-  never including interpreter start-up), the lean package's own share of it (``-X importtime``,
-  after ``import asyncdynamo``), and the SDKs' imports for comparison.
+* ``imports``: the imports of each cold path, timed in the same processes (so never larger than
+  the cold path containing them), and the lean package's own share (``-X importtime``, after
+  ``import asyncdynamo``).
 * ``warm_cpu``: ``time.process_time()`` per GetItem over many sequential calls after a warm-up,
   in the client process only.
 
@@ -64,6 +64,7 @@ _LEAN_COLD = """\
 import asyncio
 from asyncdynamo._config import Config
 from asyncdynamo._lean import LeanTransport
+_imported = time.perf_counter()
 
 async def main():
     transport = LeanTransport(Config(region="us-east-1", endpoint_url=URL))
@@ -73,7 +74,11 @@ async def main():
     assert "Item" in response
     return elapsed
 
-print(json.dumps({"value": asyncio.run(main()) * 1000}))
+elapsed = asyncio.run(main())
+"""
+
+_REPORT_COLD = """\
+print(json.dumps({"value": elapsed * 1000, "imports": (_imported - _t0) * 1000}))
 """
 
 COLD_SCRIPTS = {
@@ -81,6 +86,7 @@ COLD_SCRIPTS = {
     + """\
 import asyncio
 from aiobotocore.session import get_session
+_imported = time.perf_counter()
 
 async def main():
     session = get_session()
@@ -90,19 +96,21 @@ async def main():
     assert "Item" in response
     return elapsed
 
-print(json.dumps({"value": asyncio.run(main()) * 1000}))
-""",
+elapsed = asyncio.run(main())
+"""
+    + _REPORT_COLD,
     "boto3": _PRELUDE
     + """\
 import boto3
+_imported = time.perf_counter()
 
 client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=URL)
 response = client.get_item(TableName=TABLE, Key=KEY)
 elapsed = time.perf_counter() - _t0
 assert "Item" in response
-print(json.dumps({"value": elapsed * 1000}))
-""",
-    "lean": _PRELUDE + _LEAN_COLD,
+"""
+    + _REPORT_COLD,
+    "lean": _PRELUDE + _LEAN_COLD + _REPORT_COLD,
     # The transport's own cold path: ``asyncdynamo/__init__`` (models, pydantic) is skipped by
     # registering a bare package object, which shows what the package's eager imports cost.
     "lean, transport modules only": _PRELUDE
@@ -112,7 +120,8 @@ _package = types.ModuleType("asyncdynamo")
 _package.__path__ = list(_spec.submodule_search_locations)
 sys.modules["asyncdynamo"] = _package
 """
-    + _LEAN_COLD,
+    + _LEAN_COLD
+    + _REPORT_COLD,
 }
 
 _WARM_PRELUDE = """\
@@ -171,21 +180,8 @@ print(json.dumps({"value": asyncio.run(main()) / CALLS * 1e6}))
 """,
 }
 
-IMPORT_STATEMENTS = {
-    "asyncdynamo._lean (with asyncdynamo)": "import asyncdynamo._lean",
-    "aiobotocore.session": "import aiobotocore.session",
-    "boto3": "import boto3",
-}
-# Timed inside the child, like the cold path, so an import never includes interpreter start-up.
-_IMPORT_SCRIPT = """\
-import time
-_t0 = time.perf_counter()
-exec(compile(__import__("sys").argv[1], "<import>", "exec"))
-print(__import__("json").dumps({"value": (time.perf_counter() - _t0) * 1000}))
-"""
 
-
-def _run_script(source: str, args: Sequence[str]) -> float:
+def _run_script(source: str, args: Sequence[str]) -> dict[str, float]:
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
         handle.write(source)
     try:
@@ -200,8 +196,8 @@ def _run_script(source: str, args: Sequence[str]) -> float:
         os.unlink(handle.name)
     if completed.returncode != 0:
         raise RuntimeError(f"benchmark script failed:\n{completed.stderr[-2000:]}")
-    value: float = json.loads(completed.stdout.strip().splitlines()[-1])["value"]
-    return value
+    values: dict[str, float] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return values
 
 
 def _lean_share_ms() -> float:
@@ -234,27 +230,17 @@ def run(ctx: SuiteContext) -> SuiteResult:
             {case: (src, args) for case, src in COLD_SCRIPTS.items()}, repeats, step
         )
     rows += [
-        Measurement(cold_group, case, statistics.median(v), "ms", baseline=case == "lean")
+        Measurement(cold_group, case, _median(v, "value"), "ms", baseline=case == "lean")
         for case, v in cold.items()
     ]
-    with ctx.case("import time, interleaved fresh processes", total=repeats + 2) as step:
-        imports = _interleaved(
-            {case: (_IMPORT_SCRIPT, [stmt]) for case, stmt in IMPORT_STATEMENTS.items()},
-            repeats,
-            step,
-        )
+    # Measured in the same processes, so an import never exceeds the cold path containing it.
+    rows += [
+        Measurement("of which imports", case, _median(v, "imports"), "ms", baseline=case == "lean")
+        for case, v in cold.items()
+    ]
+    with ctx.case("asyncdynamo._lean's own import time", total=1) as step:
         share = [_lean_share_ms() for _ in range(repeats)]
         step()
-    rows += [
-        Measurement(
-            "import time in a fresh process",
-            case,
-            statistics.median(v),
-            "ms",
-            baseline=case.startswith("asyncdynamo"),
-        )
-        for case, v in imports.items()
-    ]
     rows.append(
         Measurement(
             "asyncdynamo._lean's own import time (-X importtime)",
@@ -273,7 +259,7 @@ def run(ctx: SuiteContext) -> SuiteResult:
         Measurement(
             "client CPU per GetItem, transport only (no model)",
             case,
-            statistics.median(v),
+            _median(v, "value"),
             "µs",
             baseline=case == "lean",
         )
@@ -285,17 +271,21 @@ def run(ctx: SuiteContext) -> SuiteResult:
 
 def _interleaved(
     scripts: dict[str, tuple[str, list[str]]], repeats: int, step: Step
-) -> dict[str, list[float]]:
+) -> dict[str, list[dict[str, float]]]:
     """Runs every script once unmeasured, then ``repeats`` rounds of one run each."""
     for source, args in scripts.values():
         _run_script(source, args)  # fills the bytecode cache and the OS page cache
     step()
-    samples: dict[str, list[float]] = {case: [] for case in scripts}
+    samples: dict[str, list[dict[str, float]]] = {case: [] for case in scripts}
     for _ in range(repeats):
         for case, (source, args) in scripts.items():
             samples[case].append(_run_script(source, args))
         step()
     return samples
+
+
+def _median(samples: list[dict[str, float]], key: str) -> float:
+    return statistics.median(sample[key] for sample in samples)
 
 
 register("transports", "the lean transport against aiobotocore and boto3", run, order=20)
