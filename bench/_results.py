@@ -51,9 +51,30 @@ def _installed(name: str) -> str | None:
         return None
 
 
+def _source() -> dict[str, str | None]:
+    """Where the measured asyncdynamo was imported from, and its git commit when known."""
+    import subprocess
+
+    import asyncdynamo
+
+    folder = Path(asyncdynamo.__file__).resolve().parent.parent
+    try:
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=folder,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    return {"path": str(folder), "commit": commit}
+
+
 def environment(server: str) -> dict[str, object]:
     """What the figures depend on: CPU, Python, OS, package versions and the server."""
     return {
+        "asyncdynamo": _source(),
         "cpu": _cpu_model(),
         "cpus": os.cpu_count(),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
