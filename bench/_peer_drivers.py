@@ -28,6 +28,12 @@ TABLE, GET_KEY, QUERY_PK = "bench-peers", {"pk": "pay#1", "sk": "0"}, "query#1"
 
 _HARNESS = """
 SYNC = globals().get("SYNC", False)
+
+def _done(result):
+    # os._exit: native extensions' runtimes (pydynox's tokio) may abort during interpreter
+    # teardown, which would turn a finished measurement into a failed process.
+    print(json.dumps(result), flush=True)
+    __import__("os")._exit(0)
 if not SYNC:
     import asyncio
     _loop = asyncio.new_event_loop()
@@ -52,8 +58,7 @@ def _status_mb(field):
 
 if MODE == "cold":
     wall, cpu = (time.perf_counter() - _t0) * 1000, (time.process_time() - _c0) * 1000
-    print(json.dumps({"wall_ms": wall, "cpu_ms": cpu, "peak_mb": _status_mb("VmHWM")}))
-    sys.exit(0)
+    _done({"wall_ms": wall, "cpu_ms": cpu, "peak_mb": _status_mb("VmHWM")})
 
 if MODE == "memory":
     peak = _status_mb("VmHWM")
@@ -67,8 +72,7 @@ if MODE == "memory":
         for _ in range(n):
             await get(state)
     _run(_many_sync if SYNC else _many_async, CALLS)
-    print(json.dumps({"peak_mb": peak, "growth_mb": _status_mb("VmRSS") - before}))
-    sys.exit(0)
+    _done({"peak_mb": peak, "growth_mb": _status_mb("VmRSS") - before})
 
 def _measure_sync(op):
     latencies = []
@@ -93,8 +97,7 @@ if MODE == "warm":
         _run(get, state); _run(put, state); _run(query, state)
     assert len(_run(query, state)) == 10
     measure = _measure_sync if SYNC else (lambda op: _loop.run_until_complete(_measure_async(op)))
-    print(json.dumps({op.__name__: measure(op) for op in (get, put, query)}))
-    sys.exit(0)
+    _done({op.__name__: measure(op) for op in (get, put, query)})
 
 if MODE == "inflight":
     assert not SYNC, "a sync client has no requests in flight"
@@ -106,8 +109,7 @@ if MODE == "inflight":
     _run(_bursts, 2)
     start = time.process_time()
     _run(_bursts, CALLS)
-    print(json.dumps({"cpu_us": (time.process_time() - start) / (CALLS * 64) * 1e6}))
-    sys.exit(0)
+    _done({"cpu_us": (time.process_time() - start) / (CALLS * 64) * 1e6})
 raise SystemExit(f"unknown mode {MODE}")
 """
 

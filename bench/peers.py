@@ -95,17 +95,36 @@ def interleaved_rounds(
     step: Step,
     *,
     warm_up: bool = False,
+    failures: dict[str, str] | None = None,
 ) -> dict[str, list[dict[str, object]]]:
     """``rounds`` interleaved rounds, one process per stack each. With ``warm_up``, every stack
-    first runs once unmeasured (fills the bytecode and page caches for a cold path)."""
-    if warm_up:
-        for path in paths.values():
-            run_driver(path, url, mode, 1)
-    step()
+    first runs once unmeasured (fills the bytecode and page caches for a cold path).
+
+    With ``failures``, a stack other than asyncdynamo whose process fails is left out of the
+    result (and of later rounds) and its reason recorded there; without it, a failure raises.
+    """
     samples: dict[str, list[dict[str, object]]] = {stack: [] for stack in paths}
+
+    def attempt(stack: str, measured_calls: int) -> dict[str, object] | None:
+        try:
+            return run_driver(paths[stack], url, mode, measured_calls)
+        except RuntimeError as exc:
+            if failures is None or stack == OURS:
+                raise
+            lines = [line for line in str(exc).splitlines() if line.strip()]
+            failures[stack] = f"left out of the {mode} runs: its process failed ({lines[-1]})"
+            del samples[stack]
+            return None
+
+    if warm_up:
+        for stack in list(samples):
+            attempt(stack, 1)
+    step()
     for _ in range(rounds):
-        for stack, path in paths.items():
-            samples[stack].append(run_driver(path, url, mode, calls))
+        for stack in list(samples):
+            result = attempt(stack, calls)
+            if result is not None:
+                samples[stack].append(result)
         step()
     return samples
 
@@ -130,9 +149,12 @@ def run(ctx: SuiteContext) -> SuiteResult:
     calls = 50 if ctx.quick else (1_000 if ctx.full else 300)
     rows: list[Measurement] = []
     charts: list[Chart] = []
+    failures: dict[str, str] = {}
     with driver_scripts(stacks) as paths:
         with ctx.case("cold path, fresh processes", total=cold_rounds + 1) as step:
-            cold = interleaved_rounds(paths, url, "cold", 0, cold_rounds, step, warm_up=True)
+            cold = interleaved_rounds(
+                paths, url, "cold", 0, cold_rounds, step, warm_up=True, failures=failures
+            )
         for key, group, unit in (
             ("wall_ms", "cold path: script start to first GetItem result", "ms"),
             ("cpu_ms", "cold path CPU", "ms"),
@@ -140,10 +162,12 @@ def run(ctx: SuiteContext) -> SuiteResult:
         ):
             rows += [
                 Measurement(group, stack, _median(cold[stack], key), unit, baseline=stack == OURS)
-                for stack in stacks
+                for stack in cold
             ]
         with ctx.case("warm GetItem, PutItem, Query", total=warm_rounds + 1) as step:
-            warm = interleaved_rounds(paths, url, "warm", calls, warm_rounds, step)
+            warm = interleaved_rounds(
+                paths, url, "warm", calls, warm_rounds, step, failures=failures
+            )
         operations = {"get": "GetItem", "put": "PutItem", "query": f"Query ({QUERY_ITEMS} items)"}
         for op, label in operations.items():
             rows += [
@@ -154,24 +178,30 @@ def run(ctx: SuiteContext) -> SuiteResult:
                     "µs",
                     baseline=stack == OURS,
                 )
-                for stack in stacks
+                for stack in warm
             ]
         in_flight = [stack for stack in stacks if stack in ASYNC_STACKS]
         bursts = 5 if ctx.quick else 20
         with ctx.case("64 GetItems in flight", total=warm_rounds + 1) as step:
             burst = interleaved_rounds(
-                {s: paths[s] for s in in_flight}, url, "inflight", bursts, warm_rounds, step
+                {s: paths[s] for s in in_flight},
+                url,
+                "inflight",
+                bursts,
+                warm_rounds,
+                step,
+                failures=failures,
             )
         group = "client CPU per request, 64 GetItems in flight"
         rows += [
             Measurement(group, stack, _median(burst[stack], "cpu_us"), "µs", baseline=stack == OURS)
-            for stack in in_flight
+            for stack in burst
         ]
     series = {
         stack: {label: _median(warm[stack], op, "cpu_us") for op, label in operations.items()}
-        for stack in stacks
+        for stack in warm
     }
-    for stack in in_flight:
+    for stack in burst:
         series[stack]["64 in flight, per request"] = _median(burst[stack], "cpu_us")
     charts.append(
         Chart(
@@ -190,10 +220,11 @@ def run(ctx: SuiteContext) -> SuiteResult:
             "ms",
             samples={
                 stack: [x for s in warm[stack] for x in s["get"]["latency_ms"]]  # type: ignore[index]
-                for stack in stacks
+                for stack in warm
             },
         )
     )
+    notes += [f"{stack}: {reason}" for stack, reason in failures.items()]
     notes += [
         f"server: {ctx.server_name}",
         "asyncdynamo and PynamoDB return validated model instances; pydynox and aiodynamo "

@@ -22,5 +22,8 @@ async def test_a_started_server_serves_until_it_is_stopped() -> None:
         assert "TableNames" in response
     finally:
         server.stop()
-    with pytest.raises(OSError), socket.create_connection((address.hostname, address.port), 1):
+    with (
+        pytest.raises(ConnectionRefusedError),
+        socket.create_connection((address.hostname, address.port), 1),
+    ):
         pass

@@ -133,3 +133,35 @@ class _FakeContext:
 
     def moto(self) -> str:
         raise AssertionError("not used")
+
+
+def test_a_peer_whose_process_fails_is_left_out_with_its_reason(tmp_path: Path) -> None:
+    from bench.peers import interleaved_rounds
+
+    ours = tmp_path / "ours.py"
+    ours.write_text("print('{\"cpu_us\": 1.0}')\n")
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise SystemExit('panic in a function that cannot unwind')\n")
+    failures: dict[str, str] = {}
+    samples = interleaved_rounds(
+        {"asyncdynamo": str(ours), "pydynox": str(broken)},
+        "http://127.0.0.1:9",
+        "warm",
+        1,
+        2,
+        lambda advance=1: None,
+        failures=failures,
+    )
+    assert samples == {"asyncdynamo": [{"cpu_us": 1.0}, {"cpu_us": 1.0}]}
+    assert "cannot unwind" in failures["pydynox"]
+
+
+def test_our_own_failure_fails_the_suite(tmp_path: Path) -> None:
+    from bench.peers import interleaved_rounds
+
+    broken = tmp_path / "broken.py"
+    broken.write_text("raise SystemExit('boom')\n")
+    with pytest.raises(RuntimeError, match="boom"):
+        interleaved_rounds(
+            {"asyncdynamo": str(broken)}, "u", "warm", 1, 1, lambda advance=1: None, failures={}
+        )
