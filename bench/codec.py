@@ -91,7 +91,13 @@ def run(ctx: SuiteContext) -> SuiteResult:
     notes = [
         "pydynox: not compared — its codec (Rust) refuses this item's number set "
         "(Decimal elements) and reads numbers as floats",
-        "aiodynamo's serializer also base64-encodes bytes (asyncdynamo does that in the transport)",
+    ]
+    if "aiodynamo" in codecs:
+        notes.append(
+            "aiodynamo's serializer also base64-encodes bytes (asyncdynamo does that in the transport)"
+        )
+    notes += [
+        f"{peer}: skipped, not installed" for peer in ("boto3", "aiodynamo") if peer not in codecs
     ]
     for stack, (_, back) in codecs.items():
         if back() != item:  # every codec must give the item back before it is timed
