@@ -220,14 +220,29 @@ def _public_modules(package: ModuleType) -> Iterator[str]:
 
 
 def discover() -> list[Suite]:
-    """Import every public ``bench`` module so it can register itself; returns the suites."""
+    """Import every public ``bench`` module so it can register itself; returns the suites.
+
+    A module that fails to import becomes a suite that fails with that error when run, so one
+    broken module never stops the others.
+    """
     import bench
 
     for name in _public_modules(bench):
-        module = importlib.import_module(f"bench.{name}")
+        try:
+            module = importlib.import_module(f"bench.{name}")
+        except Exception as exc:
+            register(name, f"(cannot be imported: {exc!r})", _failing(exc), order=300)
+            continue
         if name not in _SUITES and callable(getattr(module, "run", None)):
             legacy_suite(name, module)
     return registered()
+
+
+def _failing(error: Exception) -> Callable[[SuiteContext], SuiteResult]:
+    def run(ctx: SuiteContext) -> SuiteResult:
+        raise error
+
+    return run
 
 
 def check_groups(measurements: Sequence[Measurement]) -> None:

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 from bench._core import Measurement, SuiteResult, check_groups
 
-__all__ = ["format_value", "grouped", "print_suite", "ratio"]
+__all__ = ["format_value", "grouped", "print_suite", "print_table", "ratio"]
 
 
 def format_value(value: float) -> str:
@@ -105,3 +105,14 @@ def print_suite(name: str, title: str, result: SuiteResult, *, plain: bool = Fal
     console.print("  [dim]ratio = value ÷ the baseline row of the same group[/]")
     for note in result.notes:
         console.print(f"  [dim]note:[/] {note}")
+
+
+def print_table(rows: Sequence[dict[str, object]]) -> None:
+    """Rows as dicts (``bench``, ``case``, ``value``, ``unit``), for a module's own ``__main__``;
+    ``python -m bench`` prints registered suites with :func:`print_suite` instead."""
+    for row in rows:
+        value = row.get("value")
+        shown = format_value(value) if isinstance(value, int | float) else str(value)
+        print(
+            f"{row.get('bench', '')!s:<12} {row.get('case')!s:<56} {shown:>10} {row.get('unit', '')}"
+        )

@@ -165,3 +165,14 @@ def test_our_own_failure_fails_the_suite(tmp_path: Path) -> None:
         interleaved_rounds(
             {"asyncdynamo": str(broken)}, "u", "warm", 1, 1, lambda advance=1: None, failures={}
         )
+
+
+def test_a_module_that_cannot_be_imported_fails_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_core, "_public_modules", lambda package: iter(["no_such_suite_module"]))
+    try:
+        suite = next(s for s in _core.discover() if s.name == "no_such_suite_module")
+        assert "cannot be imported" in suite.title
+        with pytest.raises(ModuleNotFoundError):
+            suite.run(_FakeContext())
+    finally:
+        _core._SUITES.pop("no_such_suite_module", None)
