@@ -92,8 +92,10 @@ async def _measure_async(op):
         latencies.append((time.perf_counter() - began) * 1000)
     return {"cpu_us": (time.process_time() - start) / CALLS * 1e6, "latency_ms": latencies}
 
+WARMUP = min(20, max(5, CALLS // 5))
+
 if MODE == "warm":
-    for _ in range(20):
+    for _ in range(WARMUP):
         _run(get, state); _run(put, state); _run(query, state)
     assert len(_run(query, state)) == 10
     measure = _measure_sync if SYNC else (lambda op: _loop.run_until_complete(_measure_async(op)))
@@ -106,7 +108,7 @@ if MODE == "inflight":
     async def _bursts(n):
         for _ in range(n):
             await _burst()
-    _run(_bursts, 2)
+    _run(_bursts, 1)
     start = time.process_time()
     _run(_bursts, CALLS)
     _done({"cpu_us": (time.process_time() - start) / (CALLS * 64) * 1e6})

@@ -181,7 +181,7 @@ def run(ctx: SuiteContext) -> SuiteResult:
                 for stack in warm
             ]
         in_flight = [stack for stack in stacks if stack in ASYNC_STACKS]
-        bursts = 5 if ctx.quick else 20
+        bursts = 3 if ctx.quick else 20
         with ctx.case("64 GetItems in flight", total=warm_rounds + 1) as step:
             burst = interleaved_rounds(
                 {s: paths[s] for s in in_flight},
