@@ -141,6 +141,11 @@ class SuiteContext(Protocol):
     def server_name(self) -> str:
         """Which server :meth:`database` runs (``"dynalite 4.0.0"``, ``"moto 5.2.5"``)."""
 
+    @property
+    def server_keep_alive(self) -> bool:
+        """Whether :meth:`database`'s server keeps connections (dynalite); moto closes each
+        one and serves a few hundred requests a second, so suites may take fewer samples."""
+
 
 @dataclass(frozen=True, slots=True)
 class Suite:

@@ -152,8 +152,8 @@ class Run(AbstractContextManager["Run"]):
         return self._database.url
 
     @property
-    def database_server(self) -> Server | None:
-        return self._database
+    def server_keep_alive(self) -> bool:
+        return self._database is not None and self._database.keep_alive
 
     def _start_database(self) -> Server:
         choice = os.environ.get("ASYNCDYNAMO_BENCH_SERVER", self._server_choice)

@@ -146,7 +146,7 @@ def run(ctx: SuiteContext) -> SuiteResult:
     seed(url)
     cold_rounds = 3 if ctx.quick else (11 if ctx.full else 5)
     warm_rounds = 1 if ctx.quick else 3
-    calls = 50 if ctx.quick else (1_000 if ctx.full else 300)
+    calls = (50 if ctx.server_keep_alive else 20) if ctx.quick else (1_000 if ctx.full else 300)
     rows: list[Measurement] = []
     charts: list[Chart] = []
     failures: dict[str, str] = {}

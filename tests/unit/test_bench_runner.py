@@ -120,6 +120,7 @@ class _FakeContext:
     quick = True
     full = False
     server_name = "none"
+    server_keep_alive = False
 
     @contextmanager
     def case(self, name: str, total: int) -> Iterator[Step]:
