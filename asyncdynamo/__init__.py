@@ -5,6 +5,7 @@ from typing import Any as _Any
 
 from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
+from ._compat import Compat
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
 from ._error_table import error_from_service
@@ -61,6 +62,7 @@ from ._markers import (
     CreatedAt,
     Encrypted,
     GlobalIndex,
+    JsonBlob,
     KeyRole,
     LocalIndex,
     OmitEmpty,
@@ -136,6 +138,7 @@ __all__ = [
     "AttributeType",
     "BillingMode",
     "CancellationReason",
+    "Compat",
     "Condition",
     "ConditionalCheckFailedError",
     "Config",
@@ -162,6 +165,7 @@ __all__ = [
     "ItemDecodeError",
     "ItemNotFoundError",
     "ItemTooLargeError",
+    "JsonBlob",
     "Key",
     "KeyRole",
     "KeyUnavailableError",

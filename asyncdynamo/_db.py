@@ -177,17 +177,30 @@ class DB:
 
     # -- CRUD ------------------------------------------------------------------------------------
     async def put(
-        self, item: M, *, overwrite: bool = False, condition: Condition | None = None
+        self,
+        item: M,
+        *,
+        overwrite: bool = False,
+        condition: Condition | None = None,
+        skip_version_check: bool = False,
     ) -> M:
         """Store ``item`` and return it as stored (version bumped, timestamps set).
 
         By default ``put`` only creates: if an item with the same key exists it raises
         :class:`ItemAlreadyExistsError`. ``overwrite=True`` replaces it. A versioned model
-        always checks its version: a stale instance raises :class:`VersionConflictError`.
+        always checks its version: a stale instance raises :class:`VersionConflictError`,
+        unless ``skip_version_check=True`` (with ``overwrite=True``) asks for a blind
+        create-or-update.
         """
         spec, table = self._spec(type(item))
         write = prepare_put(
-            spec, table, item, overwrite=overwrite, condition=condition, now=self._clock()
+            spec,
+            table,
+            item,
+            overwrite=overwrite,
+            condition=condition,
+            now=self._clock(),
+            skip_version_check=skip_version_check,
         )
         await self._write(write, {})
         stored: M = write.stored

@@ -15,6 +15,7 @@ from ._spec import FieldSpec, TableSpec, ValueKind
 __all__ = [
     "MAX_ITEM_BYTES",
     "check_index_key",
+    "decode_field",
     "encode_field",
     "from_item",
     "item_size",
@@ -31,6 +32,8 @@ _NOTHING: Any = object()
 
 def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
     """The AttributeValue stored for ``value`` in this field, or ``None`` to leave it out."""
+    if spec.codec is not None:
+        return _encode_with_codec(spec, value)
     if value is None:
         return None if spec.omit_empty or spec.kind is ValueKind.SET else {"NULL": True}
     if spec.is_ttl and isinstance(value, datetime):
@@ -47,6 +50,18 @@ def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
         return serialize(value)
     except SerializationError as exc:
         raise SerializationError(f"{spec.name}: {exc}") from exc
+
+
+def _encode_with_codec(spec: FieldSpec, value: Any) -> AttributeValue | None:
+    try:
+        return spec.codec.encode(value)  # type: ignore[union-attr]
+    except SerializationError as exc:
+        raise SerializationError(f"{spec.name}: {exc}") from exc
+
+
+def decode_field(spec: FieldSpec, value: Mapping[str, Any]) -> Any:
+    """The Python value of a stored AttributeValue of this field (before model validation)."""
+    return deserialize(value) if spec.codec is None else spec.codec.decode(value)
 
 
 def to_item(spec: TableSpec, instance: Any) -> dict[str, AttributeValue]:
@@ -96,7 +111,9 @@ def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
     for attribute, value in item.items():
         field = by_attribute.get(attribute)
         if field is not None:
-            data[field.validation_key] = deserialize(value)
+            data[field.validation_key] = (
+                deserialize(value) if field.codec is None else field.codec.decode(value)
+            )
     for field in spec.set_fields:
         data.setdefault(field.validation_key, set())
     try:

@@ -9,6 +9,7 @@ from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
 
+from ._compat import Compat
 from ._errors import ModelDeclarationError
 from ._spec import TableSpec, build_spec
 
@@ -24,9 +25,14 @@ class Model(BaseModel):
     and the keys with ``Annotated`` markers. A subclass without ``__table__`` anywhere in its
     hierarchy is abstract: a base for other models, never stored itself. Declaration mistakes
     raise :class:`ModelDeclarationError` when the class is created.
+
+    ``__compat__`` picks whose rules the items follow: ``Compat.NATIVE`` (default) or
+    ``Compat.DYNAMORM`` to share the table with Go services using DynamORM
+    (see ``docs/dynamorm.md``).
     """
 
     __table__: ClassVar[str | Callable[[Any], str] | None] = None
+    __compat__: ClassVar[Compat] = Compat.NATIVE
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from ._codec import AttributeValue, deserialize
+from ._compat import Compat, put_version
 from ._errors import (
     AsyncDynamoError,
     ConditionalCheckFailedError,
@@ -28,7 +29,7 @@ from ._errors import (
     VersionConflictError,
 )
 from ._expr import Condition, Path, Placeholders, all_of, attr, render_condition
-from ._item import check_size, key_of, to_item
+from ._item import check_size, decode_field, key_of, to_item
 from ._spec import TableSpec
 from ._update import Update, render_update
 
@@ -120,10 +121,23 @@ def prepare_put(
     overwrite: bool,
     condition: Condition | None,
     now: datetime,
+    skip_version_check: bool = False,
 ) -> PreparedWrite:
-    """A PutItem that creates (default) or replaces, maintaining version and timestamps."""
+    """A PutItem that creates (default) or replaces, maintaining version and timestamps.
+
+    ``skip_version_check`` (with ``overwrite``) replaces whatever is stored without checking
+    its version: DynamORM's create-or-update. Version numbers follow ``spec.compat``
+    (see :func:`put_version`).
+    """
+    if skip_version_check and not overwrite:
+        raise UsageError("skip_version_check=True is a blind overwrite; pass overwrite=True too")
+    dynamorm = spec.compat is Compat.DYNAMORM
     changes: dict[str, Any] = {}
-    if spec.created_at is not None and getattr(instance, spec.created_at.name) is None:
+    if spec.created_at is not None and (
+        getattr(instance, spec.created_at.name) is None
+        # DynamORM stamps created_at on every create and create-or-update.
+        or (dynamorm and (not overwrite or skip_version_check))
+    ):
         changes[spec.created_at.name] = now
     if spec.updated_at is not None:
         changes[spec.updated_at.name] = now
@@ -131,13 +145,17 @@ def prepare_put(
     conditions: list[Condition | None] = []
     must_not_exist = False
     if spec.version is not None:
-        expected = int(getattr(instance, spec.version.name) or 0)
-        changes[spec.version.name] = expected + 1
+        current = int(getattr(instance, spec.version.name) or 0)
+        changes[spec.version.name] = put_version(
+            spec.compat, current, create=not overwrite, blind=skip_version_check
+        )
+        expected = None if skip_version_check else current
     if not overwrite:
         must_not_exist = True
-    elif expected == 0:
+    elif expected == 0 and not dynamorm:
         must_not_exist = True  # a version-0 instance was never stored: replacing one is a conflict
     elif expected is not None:
+        # DynamORM stores version 0 on create, so there 0 is a stored version like any other.
         conditions.append(_version_condition(spec, expected))
     if must_not_exist:
         # Create-only: a concurrent writer that stored the same key first wins; we fail.
@@ -343,7 +361,7 @@ def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> di
             adapter = TypeAdapter(info.annotation)
             _ADAPTERS[(spec.model, field.name)] = adapter
         try:
-            out[field.name] = adapter.validate_python(deserialize(raw))
+            out[field.name] = adapter.validate_python(decode_field(field, raw))
         except PydanticValidationError as exc:
             raise ItemDecodeError(
                 f"{spec.model.__name__}.{field.name} as stored does not validate (a nested "

@@ -7,14 +7,15 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal, Union
+from typing import Any, Literal, Protocol, Union
 
 from pydantic.fields import FieldInfo
 
+from ._compat import Compat
 from ._errors import ModelDeclarationError
 from ._markers import (
     TTL,
@@ -22,6 +23,7 @@ from ._markers import (
     CreatedAt,
     Encrypted,
     GlobalIndex,
+    JsonBlob,
     KeyRole,
     LocalIndex,
     Marker,
@@ -33,7 +35,15 @@ from ._markers import (
     Version,
 )
 
-__all__ = ["FieldSpec", "IndexKind", "IndexSpec", "TableSpec", "ValueKind", "build_spec"]
+__all__ = [
+    "FieldCodec",
+    "FieldSpec",
+    "IndexKind",
+    "IndexSpec",
+    "TableSpec",
+    "ValueKind",
+    "build_spec",
+]
 
 
 class ValueKind(StrEnum):
@@ -54,6 +64,18 @@ class IndexKind(StrEnum):
     LOCAL = "LOCAL"
 
 
+class FieldCodec(Protocol):
+    """A field's own encoding, replacing the default one (see ``asyncdynamo._dms``).
+
+    ``encode`` returns the AttributeValue to store, or ``None`` to leave the attribute out;
+    ``decode`` turns a stored AttributeValue into what the model field validates.
+    """
+
+    def encode(self, value: Any) -> dict[str, Any] | None: ...
+
+    def decode(self, value: Mapping[str, Any]) -> Any: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     """One model field and how it is stored."""
@@ -70,6 +92,9 @@ class FieldSpec:
     is_created_at: bool = False
     is_updated_at: bool = False
     encrypted: bool = False
+    json_blob: bool = False
+    # Set only for compat models and JSON blobs; None keeps the default codec's fast path.
+    codec: FieldCodec | None = None
 
     @property
     def key_type(self) -> str:
@@ -111,6 +136,7 @@ class TableSpec:
     set_fields: tuple[FieldSpec, ...] = field(default=())
     # Fields by the key ``model_dump(by_alias=True)`` gives them (their serialization alias).
     by_dump_key: Mapping[str, FieldSpec] = field(default_factory=dict)
+    compat: Compat = Compat.NATIVE
 
     @property
     def key_fields(self) -> tuple[FieldSpec, ...]:
@@ -285,8 +311,15 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         raise ModelDeclarationError(
             f"{owner}.{name}: CreatedAt/UpdatedAt need a datetime field, not {annotation!r}"
         )
+    json_blob = any(isinstance(m, JsonBlob) for m in markers)
     if is_ttl:
         kind = ValueKind.NUMBER
+    if json_blob:
+        if is_ttl or is_version or created or updated:
+            raise ModelDeclarationError(
+                f"{owner}.{name}: JsonBlob cannot be combined with TTL, Version or timestamps"
+            )
+        kind = ValueKind.STRING
     return FieldSpec(
         name=name,
         attribute=attribute,
@@ -300,7 +333,18 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         is_created_at=created,
         is_updated_at=updated,
         encrypted=any(isinstance(m, Encrypted) for m in markers),
+        json_blob=json_blob,
     )
+
+
+def _with_codec(owner: str, spec: FieldSpec, info: FieldInfo, compat: Compat) -> FieldSpec:
+    """Attach the compat / JSON codec a field needs (imported only by models that use one)."""
+    if compat is Compat.NATIVE and not spec.json_blob:
+        return spec
+    from ._dms._fields import field_codec
+
+    annotation, _ = _strip_optional(info.annotation)
+    return replace(spec, codec=field_codec(owner, spec, annotation, compat))
 
 
 def _single(owner: str, label: str, specs: list[FieldSpec]) -> FieldSpec | None:
@@ -331,9 +375,10 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
     partitions: list[FieldSpec] = []
     sorts: list[FieldSpec] = []
     index_parts: dict[str, _IndexParts] = {}
+    compat = _compat_of(model)
     for name, info in model.model_fields.items():
         markers = _markers(info, owner, name)
-        spec = _field_spec(owner, name, info, markers)
+        spec = _with_codec(owner, _field_spec(owner, name, info, markers), info, compat)
         fields[name] = spec
         for marker in markers:
             if isinstance(marker, PartitionKey):
@@ -381,7 +426,19 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
         encrypted=encrypted,
         set_fields=tuple(s for s in fields.values() if s.kind is ValueKind.SET),
         by_dump_key=types.MappingProxyType({s.dump_key: s for s in fields.values()}),
+        compat=compat,
     )
+
+
+def _compat_of(model: type[Any]) -> Compat:
+    value = getattr(model, "__compat__", Compat.NATIVE)
+    try:
+        return Compat(value)
+    except ValueError:
+        known = ", ".join(f"Compat.{c.name}" for c in Compat)
+        raise ModelDeclarationError(
+            f"{model.__name__}.__compat__ must be one of {known}, got {value!r}"
+        ) from None
 
 
 def _indexes(

@@ -120,11 +120,24 @@ class Transaction:
         self._size += size
         self._writes.append(write)
 
-    def put(self, item: M, *, overwrite: bool = False, condition: Condition | None = None) -> M:
-        """Add a put (create-only unless ``overwrite``); returns the item as it will be stored."""
+    def put(
+        self,
+        item: M,
+        *,
+        overwrite: bool = False,
+        condition: Condition | None = None,
+        skip_version_check: bool = False,
+    ) -> M:
+        """Add a put (arguments as :meth:`DB.put`); returns the item as it will be stored."""
         spec, table = spec_of(type(item)), self._db.table_name(type(item))
         write = prepare_put(
-            spec, table, item, overwrite=overwrite, condition=condition, now=self._db.now()
+            spec,
+            table,
+            item,
+            overwrite=overwrite,
+            condition=condition,
+            now=self._db.now(),
+            skip_version_check=skip_version_check,
         )
         self._add(write)
         stored: M = write.stored
