@@ -109,7 +109,7 @@ class FieldCodecImpl:
         if "NULL" in value:
             if self.spec.kind is ValueKind.SET:
                 return set()
-            if self.dynamorm and not self.spec.optional and not self.is_time:
+            if self.dynamorm and not (self.spec.optional or self.is_time or self.spec.json_blob):
                 zero = _ZERO.get(self.spec.kind)
                 # A fresh copy: the zero list/map must not be shared between instances.
                 return type(zero)() if isinstance(zero, list | dict) else zero

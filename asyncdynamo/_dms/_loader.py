@@ -11,7 +11,8 @@ Field names are the attribute names in snake_case (``createdAt`` → ``created_a
 ``unix_seconds`` or role ``ttl``), ``B`` → ``bytes``, ``BOOL`` → ``bool``, ``M`` →
 ``dict[str, Any]``, ``L`` → ``list[Any]``, ``SS``/``NS``/``BS`` → sets, ``NULL`` → ``None``.
 ``required`` fields have no default; ``optional`` ones are ``T | None = None``; the others
-default to the type's zero value, as a Go struct field does.
+default to the type's zero value, as a Go struct field does. Sets are never ``None``: DynamoDB
+has no empty set, so absent, ``NULL`` and empty all read as an empty set.
 """
 
 from __future__ import annotations
@@ -232,6 +233,9 @@ class _Builder:
             default: Any = Field(default=0)
         elif is_key or attribute.required:
             default = Field()
+        elif attribute.type in ("SS", "NS", "BS"):
+            # DynamoDB has no empty set: absent, NULL and empty all read back as an empty set.
+            default = Field(default_factory=set)
         elif attribute.optional or python_type is datetime or python_type is Any or lifecycle:
             python_type = python_type | None if python_type is not Any else Any
             default = Field(default=None)
