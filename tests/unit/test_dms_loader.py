@@ -92,24 +92,22 @@ class TestShopFixture:
         class DmsBase(Model):
             __compat__ = Compat.DYNAMORM
 
-        declared = pydantic.create_model(
-            "Invoice",
-            __base__=DmsBase,
-            __table__=(ClassVar[str], "invoices"),
-            customer_id=(Annotated[str, PartitionKey, Attr("customerId")], ...),
-            invoice_id=(Annotated[str, SortKey, Attr("invoiceId")], ...),
-            status=(
+        fields: dict[str, Any] = {
+            "__table__": (ClassVar[str], "invoices"),
+            "customer_id": (Annotated[str, PartitionKey, Attr("customerId")], ...),
+            "invoice_id": (Annotated[str, SortKey, Attr("invoiceId")], ...),
+            "status": (
                 Annotated[
                     str | None,
                     GlobalIndex("gsi-status", projection=Projection.INCLUDE, include=("amount",)),
                 ],
                 None,
             ),
-            amount=(
+            "amount": (
                 Annotated[Decimal, OmitEmpty, LocalIndex("lsi-amount", Projection.KEYS_ONLY)],
                 Decimal(0),
             ),
-            created_at=(
+            "created_at": (
                 Annotated[
                     datetime | None,
                     CreatedAt,
@@ -118,10 +116,11 @@ class TestShopFixture:
                 ],
                 None,
             ),
-            updated_at=(Annotated[datetime | None, UpdatedAt, Attr("updatedAt")], None),
-            version=(Annotated[int, Version], 0),
-            expires_at=(Annotated[datetime | None, TTL, OmitEmpty, Attr("expiresAt")], None),
-        )
+            "updated_at": (Annotated[datetime | None, UpdatedAt, Attr("updatedAt")], None),
+            "version": (Annotated[int, Version], 0),
+            "expires_at": (Annotated[datetime | None, TTL, OmitEmpty, Attr("expiresAt")], None),
+        }
+        declared: type[Model] = pydantic.create_model("Invoice", __base__=DmsBase, **fields)
         ours, theirs = spec_of(loaded), spec_of(declared)
         for name, field in ours.fields.items():
             other = theirs.field(name)
