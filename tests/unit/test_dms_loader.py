@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -296,3 +298,22 @@ def test_yaml_timestamps_stay_text() -> None:
         "    attributes: [{attribute: PK, type: S, required: true, roles: [pk]}]\n"
     )
     assert spec_of(load_dms(text)["Thing"]).table == doc["models"][0]["table"]["name"]
+
+
+def test_nothing_heavy_is_imported_until_used() -> None:
+    script = (
+        "import sys\n"
+        "from typing import Annotated\n"
+        "from asyncdynamo import Model, PartitionKey\n"
+        "class Plain(Model):\n"
+        "    __table__ = 'plain'\n"
+        "    pk: Annotated[str, PartitionKey]\n"
+        "plain = [m for m in ('asyncdynamo.dms', 'asyncdynamo._dms') if m in sys.modules]\n"
+        "import asyncdynamo.dms\n"
+        "dms = [m for m in ('yaml', 'cryptography') if m in sys.modules]\n"
+        "print(','.join(plain + dms))\n"
+    )
+    completed = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.strip() == ""
