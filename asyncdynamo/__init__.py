@@ -8,6 +8,7 @@ from ._codec import deserialize, deserialize_item, serialize, serialize_item
 from ._compat import Compat
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
+from ._encryption._policy import DataKeyCachePolicy
 from ._error_table import error_from_service
 from ._errors import (
     AccessDeniedError,
@@ -21,6 +22,7 @@ from ._errors import (
     CursorError,
     DeadlineExceededError,
     DecryptionFailedError,
+    EncryptionNotConfiguredError,
     ExpressionError,
     IdempotentParameterMismatchError,
     InternalServerError,
@@ -31,6 +33,7 @@ from ._errors import (
     ItemNotFoundError,
     ItemTooLargeError,
     KeyUnavailableError,
+    KMSUnavailableError,
     LambdaTimeoutError,
     ModelDeclarationError,
     NoIndexForQueryError,
@@ -149,9 +152,11 @@ __all__ = [
     "Credentials",
     "CredentialsProvider",
     "CursorError",
+    "DataKeyCachePolicy",
     "DeadlineExceededError",
     "DecryptionFailedError",
     "Encrypted",
+    "EncryptionNotConfiguredError",
     "ExpressionError",
     "FieldSpec",
     "GlobalIndex",
@@ -166,6 +171,7 @@ __all__ = [
     "ItemNotFoundError",
     "ItemTooLargeError",
     "JsonBlob",
+    "KMSUnavailableError",
     "Key",
     "KeyRole",
     "KeyUnavailableError",

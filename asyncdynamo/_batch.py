@@ -188,6 +188,7 @@ async def batch_get(
     """Read many items of one model by key (see :meth:`DB.batch_get`)."""
     spec = spec_of(model)
     table = db.table_name(model)
+    crypto = db._crypto(spec, table)
     ordered: dict[Hashable, None] = {}
     entries: list[tuple[str, dict[str, Any]]] = []
     for key in keys:
@@ -221,7 +222,10 @@ async def batch_get(
 
     chunks = _chunks(entries, MAX_BATCH_GET)
     leftovers, error = await _run_chunks(chunks, concurrency, run)
-    items = [from_item(spec, found[i]) for i in ordered if i in found]
+    raws = [found[i] for i in ordered if i in found]
+    if crypto is not None:
+        raws = await crypto.open_items(raws)
+    items = [from_item(spec, raw) for raw in raws]
     if leftovers:
         raise _give_up("batch_get", len(entries), leftovers, error, partial=items)
     return items
@@ -271,12 +275,13 @@ async def batch_write(
 
     for item in puts:
         spec = spec_of(type(item))
+        table = db.table_name(type(item))
+        crypto = db._crypto(spec, table)
         item = _stamped(spec, item, now, skip_version_check)
-        add(
-            db.table_name(type(item)),
-            key_of(spec, item),
-            {"PutRequest": {"Item": to_item(spec, item)}},
-        )
+        wire = to_item(spec, item)
+        if crypto is not None:
+            wire = await crypto.seal_item(wire)
+        add(table, key_of(spec, item), {"PutRequest": {"Item": wire}})
         stored.append(item)
     for target in deletes:
         if isinstance(target, Key):
@@ -288,6 +293,7 @@ async def batch_write(
                 key_of(spec_of(type(target)), target),
                 type(target),
             )
+        db._crypto(spec, db.table_name(model))  # fail closed like every other operation
         if spec.version is not None and not skip_version_check:
             raise UsageError(
                 f"{spec.model.__name__} is versioned and batch deletes cannot check versions; "

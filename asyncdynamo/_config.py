@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ._encryption._policy import DataKeyCachePolicy
+
 __all__ = ["Config", "Credentials", "CredentialsProvider", "RetryPolicy", "TransportKind"]
 
 
@@ -79,6 +81,11 @@ class Config:
         cursor_secret: key that signs pagination cursors (set it to share cursors across processes).
         session: an aiobotocore ``AioSession`` or ``aioboto3.Session`` to build the client from.
         client_options: extra keyword arguments for the transport (advanced).
+        kms_key_id: the KMS key (id, ARN or alias) that seals ``Encrypted`` fields; a model's
+            ``__kms_key_id__`` wins. ``None``: models with encrypted fields fail closed.
+        kms_endpoint_url: override KMS's endpoint (moto...); ``None`` uses the regional one.
+            ``endpoint_url`` is never used for KMS.
+        data_key_cache: bounds on reusing KMS data keys (see :class:`DataKeyCachePolicy`).
     """
 
     region: str = "us-east-1"
@@ -96,6 +103,9 @@ class Config:
     cursor_secret: bytes | None = None
     session: Any = None
     client_options: Mapping[str, Any] = field(default_factory=dict)
+    kms_key_id: str | None = None
+    kms_endpoint_url: str | None = None
+    data_key_cache: DataKeyCachePolicy = field(default_factory=DataKeyCachePolicy)
 
     def __post_init__(self) -> None:
         if self.max_pool_connections < 1:

@@ -10,6 +10,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from ._client import Client, ConsumedCapacity, track_capacity
+from ._codec import deserialize
 from ._config import Config, TransportKind
 from ._errors import ConditionalCheckFailedError, ItemNotFoundError, UsageError
 from ._expr import Condition
@@ -33,6 +34,7 @@ if TYPE_CHECKING:
     # of a handler whose first request is a GetItem.
     from ._batch import Key
     from ._cursor import CursorCodec
+    from ._encryption._hooks import FieldCrypto
     from ._query import Query
     from ._scan import Scan
     from ._schema import Schema
@@ -87,6 +89,9 @@ class DB:
         self._clock = clock
         self._closed = False
         self._cursors: CursorCodec | None = None
+        # Field encryption's KMS client and data-key caches (created on first encrypted use);
+        # the dict is shared with deadline views, never with another DB (or partner account).
+        self._crypto_state: dict[str, Any] = {}
 
     @cached_property
     def schema(self) -> Schema:
@@ -125,6 +130,10 @@ class DB:
     async def aclose(self) -> None:
         """Close the transport and its pooled connections."""
         self._closed = True
+        if self._crypto_state:
+            from ._encryption._hooks import close_encryption
+
+            await close_encryption(self._crypto_state)
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -166,6 +175,19 @@ class DB:
     def _spec(self, model: type[Model]) -> tuple[TableSpec, str]:
         return spec_of(model), self.table_name(model)
 
+    def _crypto(self, spec: TableSpec, table: str) -> FieldCrypto | None:
+        """Sealing/opening for a model with ``Encrypted`` fields (``None`` for other models).
+
+        Raises:
+            EncryptionNotConfiguredError: the model has encrypted fields and no KMS key is set;
+                callers ask before sending anything.
+        """
+        if not spec.encrypted:
+            return None
+        from ._encryption._hooks import field_crypto
+
+        return field_crypto(self, spec, table)
+
     async def _write(self, write: PreparedWrite, extra: Mapping[str, Any]) -> dict[str, Any]:
         params = {**write.params, **extra}
         if "ConditionExpression" in params:
@@ -193,6 +215,7 @@ class DB:
         create-or-update.
         """
         spec, table = self._spec(type(item))
+        crypto = self._crypto(spec, table)
         write = prepare_put(
             spec,
             table,
@@ -202,6 +225,8 @@ class DB:
             now=self._clock(),
             skip_version_check=skip_version_check,
         )
+        if crypto is not None:
+            write = await crypto.seal_write(write)
         await self._write(write, {})
         stored: M = write.stored
         return stored
@@ -267,6 +292,7 @@ class DB:
             projection: return only these fields, as a ``{field: value}`` dict.
         """
         spec, table = self._spec(model)
+        crypto = self._crypto(spec, table)
         wire_key = key_from_values(spec, *key)
         params = prepare_get(spec, table, wire_key, consistent=consistent, projection=projection)
         response = await self.client.call("GetItem", params)
@@ -281,6 +307,8 @@ class DB:
             return None
         if projection is not None:
             return decode_projection(spec, raw)
+        if crypto is not None:
+            raw = await crypto.open_item(raw)
         found: M = from_item(spec, raw)
         return found
 
@@ -337,6 +365,7 @@ class DB:
         spec, table, wire_key, expected_version = self._target(
             target, key, expected_version, skip_version_check=skip_version_check
         )
+        crypto = self._crypto(spec, table)
         write = prepare_update(
             spec,
             table,
@@ -347,8 +376,13 @@ class DB:
             create_if_missing=create_if_missing,
             now=self._clock(),
         )
+        if crypto is not None:
+            write = await crypto.seal_write(write)
         response = await self._write(write, {"ReturnValues": "ALL_NEW"})
-        updated: M = from_item(spec, response["Attributes"])
+        attributes = response["Attributes"]
+        if crypto is not None:
+            attributes = await crypto.open_item(attributes)
+        updated: M = from_item(spec, attributes)
         return updated
 
     async def delete(
@@ -368,6 +402,7 @@ class DB:
         spec, table, wire_key, expected_version = self._target(
             target, key, expected_version, skip_version_check=skip_version_check
         )
+        crypto = self._crypto(spec, table)
         write = prepare_delete(
             spec, table, wire_key, condition=condition, expected_version=expected_version
         )
@@ -375,8 +410,41 @@ class DB:
         old = response.get("Attributes")
         if not old:
             return None
+        if crypto is not None:
+            old = await crypto.open_item(old)
         deleted: M = from_item(spec, old)
         return deleted
+
+    async def reencrypt(self, target: M | type[M], /, *key: Any) -> M:
+        """Re-seal an item's ``Encrypted`` fields under the current KMS key and data key.
+
+        Use it after changing ``kms_key_id`` (or to retire old data keys): items sealed under
+        an older key keep decrypting, and this moves one to the current key. Only the encrypted
+        attributes are rewritten, each on condition that it still holds the value read; the
+        version and timestamps are not bumped.
+
+        Args:
+            target: a model instance, or a model class followed by its key values.
+
+        Raises:
+            ItemNotFoundError: no item under that key.
+            UsageError: the model has no ``Encrypted`` fields.
+        """
+        spec, table, wire_key, _ = self._target(target, key, skip_version_check=True)
+        crypto = self._crypto(spec, table)
+        if crypto is None:
+            raise UsageError(f"{spec.model.__name__} has no Encrypted fields to re-encrypt")
+        from ._encryption._hooks import reencrypt
+
+        raw = await reencrypt(self, crypto, wire_key)
+        if raw is None:
+            raise ItemNotFoundError(
+                f"no {spec.model.__name__} to re-encrypt under that key",
+                model=spec.model.__name__,
+                key={f.name: deserialize(wire_key[f.attribute]) for f in spec.key_fields},
+            )
+        item: M = from_item(spec, raw)
+        return item
 
     def now(self) -> datetime:
         """The current time on this DB's clock (aware UTC)."""

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import SecretBytes, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
 from ._codec import AttributeValue, deserialize, serialize
@@ -36,6 +37,8 @@ def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
         return _encode_with_codec(spec, value)
     if value is None:
         return None if spec.omit_empty or spec.kind is ValueKind.SET else {"NULL": True}
+    if isinstance(value, SecretStr | SecretBytes):
+        value = value.get_secret_value()  # stored as the str/bytes it hides (sealed if Encrypted)
     if spec.is_ttl and isinstance(value, datetime):
         if value.tzinfo is None:
             raise SerializationError(f"{spec.name}: TTL datetime must be timezone-aware")
@@ -119,11 +122,30 @@ def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
     try:
         return spec.model.model_validate(data)
     except PydanticValidationError as exc:
+        if spec.encrypted:
+            raise _redacted_decode_error(spec, item, exc) from None
         raise ItemDecodeError(
             f"a stored {spec.model.__name__} item does not match the model: {exc}",
             model=spec.model.__name__,
             item=item,
         ) from exc
+
+
+def _redacted_decode_error(
+    spec: TableSpec, item: Mapping[str, AttributeValue], exc: PydanticValidationError
+) -> ItemDecodeError:
+    # pydantic's message quotes input values, and the item holds opened (plaintext) values of
+    # Encrypted fields: say which fields failed and why, without values, and keep no cause.
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False, include_context=False)
+    )
+    hidden = {f.attribute for f in spec.encrypted}
+    return ItemDecodeError(
+        f"a stored {spec.model.__name__} item does not match the model: {problems}",
+        model=spec.model.__name__,
+        item={k: ({"B": b"<encrypted>"} if k in hidden else v) for k, v in item.items()},
+    )
 
 
 def check_index_key(spec: TableSpec, field: FieldSpec, value: AttributeValue) -> None:

@@ -71,6 +71,7 @@ def config_for(endpoint: Endpoint, **overrides: Any) -> Config:
     base = Config(
         region=endpoint.region,
         endpoint_url=endpoint.url,
+        kms_endpoint_url=endpoint.url,  # moto serves KMS on the same port; None: AWS's own
         credentials=endpoint.credentials,
         connect_timeout=5.0,
         read_timeout=30.0,
