@@ -5,7 +5,7 @@ from typing import Any as _Any
 
 from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
-from ._compat import Compat
+from ._compat import Compat, EnvelopeFormat
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
 from ._encryption._policy import DataKeyCachePolicy
@@ -157,6 +157,7 @@ __all__ = [
     "DecryptionFailedError",
     "Encrypted",
     "EncryptionNotConfiguredError",
+    "EnvelopeFormat",
     "ExpressionError",
     "FieldSpec",
     "GlobalIndex",

@@ -16,13 +16,25 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-__all__ = ["Compat", "put_version"]
+__all__ = ["Compat", "EnvelopeFormat", "put_version"]
 
 
 class Compat(StrEnum):
     """Which library's rules a model's items follow."""
 
     NATIVE = "native"
+    DYNAMORM = "dynamorm"
+
+
+class EnvelopeFormat(StrEnum):
+    """How a model's ``Encrypted`` fields are written (both are read by a DynamORM model).
+
+    ``ASYNCDYNAMO``: asyncdynamo's envelope, bound to table, key and attribute (the default).
+    ``DYNAMORM``: DynamORM's envelope map, bound to the attribute name only, so Go services
+    using DynamORM can read the values; only for ``Compat.DYNAMORM`` models.
+    """
+
+    ASYNCDYNAMO = "asyncdynamo"
     DYNAMORM = "dynamorm"
 
 

@@ -9,7 +9,7 @@ from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
 
-from ._compat import Compat
+from ._compat import Compat, EnvelopeFormat
 from ._errors import ModelDeclarationError
 from ._spec import TableSpec, build_spec
 
@@ -34,6 +34,8 @@ class Model(BaseModel):
 
     __table__: ClassVar[str | Callable[[Any], str] | None] = None
     __compat__: ClassVar[Compat] = Compat.NATIVE
+    __envelope_format__: ClassVar[EnvelopeFormat] = EnvelopeFormat.ASYNCDYNAMO
+    """How ``Encrypted`` fields are written; ``EnvelopeFormat.DYNAMORM`` needs ``Compat.DYNAMORM``."""
     __kms_key_id__: ClassVar[str | None] = None
     """The KMS key (id, ARN or alias) sealing this model's ``Encrypted`` fields; ``None``: the
     DB's ``Config.kms_key_id``."""

@@ -15,7 +15,7 @@ from typing import Any, Literal, Protocol, Union
 
 from pydantic.fields import FieldInfo
 
-from ._compat import Compat
+from ._compat import Compat, EnvelopeFormat
 from ._errors import ModelDeclarationError
 from ._markers import (
     TTL,
@@ -439,12 +439,22 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
 def _compat_of(model: type[Any]) -> Compat:
     value = getattr(model, "__compat__", Compat.NATIVE)
     try:
-        return Compat(value)
+        compat = Compat(value)
     except ValueError:
         known = ", ".join(f"Compat.{c.name}" for c in Compat)
         raise ModelDeclarationError(
             f"{model.__name__}.__compat__ must be one of {known}, got {value!r}"
         ) from None
+    envelopes = getattr(model, "__envelope_format__", EnvelopeFormat.ASYNCDYNAMO)
+    if envelopes not in tuple(EnvelopeFormat):
+        raise ModelDeclarationError(
+            f"{model.__name__}.__envelope_format__ must be an EnvelopeFormat, got {envelopes!r}"
+        )
+    if envelopes == EnvelopeFormat.DYNAMORM and compat is not Compat.DYNAMORM:
+        raise ModelDeclarationError(
+            f"{model.__name__} writes DynamORM envelopes: set __compat__ = Compat.DYNAMORM too"
+        )
+    return compat
 
 
 def _indexes(

@@ -18,7 +18,7 @@ a document that is malformed or asks for what cannot be represented; :class:`Inv
 for a stored value that is not a DynamORM envelope that opens.
 """
 
-from ._compat import Compat
+from ._compat import Compat, EnvelopeFormat
 from ._dms._cursor import DYNAMORM_CURSORS, DynamormCursors
 from ._dms._envelope import (
     DataKeySource,
@@ -48,6 +48,7 @@ __all__ = [
     "DmsSchema",
     "DmsSchemaError",
     "DynamormCursors",
+    "EnvelopeFormat",
     "InvalidEnvelopeError",
     "NanoDatetime",
     "envelope_aad",

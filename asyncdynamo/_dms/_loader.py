@@ -26,7 +26,7 @@ from typing import Annotated, Any
 
 from pydantic import Field
 
-from .._compat import Compat
+from .._compat import Compat, EnvelopeFormat
 from .._errors import ModelDeclarationError
 from .._markers import (
     TTL,
@@ -248,7 +248,12 @@ class _Builder:
 
 
 def build_model(
-    model: ModelDef, *, compat: Compat, module: str, namespace: str | None = None
+    model: ModelDef,
+    *,
+    compat: Compat,
+    module: str,
+    namespace: str | None = None,
+    envelope_format: EnvelopeFormat = EnvelopeFormat.ASYNCDYNAMO,
 ) -> type[Model]:
     """The asyncdynamo model class a DMS model describes (or DmsSchemaError)."""
     if not model.name.isidentifier():
@@ -274,6 +279,7 @@ def build_model(
             "__annotations__": annotations,
             "__table__": model.table,
             "__compat__": compat,
+            "__envelope_format__": envelope_format,
         }
     )
     try:

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._compat import Compat
+from .._compat import Compat, EnvelopeFormat
 from .._model import Model
 from ._document import parse_definition
 from ._errors import DmsSchemaError
@@ -49,6 +49,7 @@ def load_dms(
     document: str | bytes | Mapping[str, Any],
     *,
     compat: Compat = Compat.DYNAMORM,
+    envelope_format: EnvelopeFormat = EnvelopeFormat.ASYNCDYNAMO,
     module: str = "asyncdynamo.dms.models",
 ) -> DmsSchema:
     """Build asyncdynamo models from a DMS document.
@@ -57,6 +58,9 @@ def load_dms(
         document: the YAML (or JSON) text, or the document already parsed into a mapping.
         compat: the rules the models follow; DynamORM's by default, so items are read and
             written the way DynamORM services do (see ``docs/dynamorm.md``).
+        envelope_format: how ``encryption`` attributes are written: asyncdynamo's envelope
+            (default) or DynamORM's (``EnvelopeFormat.DYNAMORM``, needs ``Compat.DYNAMORM``).
+            A DynamORM model reads both.
         module: the ``__module__`` given to the generated classes.
 
     Raises:
@@ -73,15 +77,24 @@ def load_dms(
     models: dict[str, type[Model]] = {}
     for model in definition.models:
         models[model.name] = build_model(
-            model, compat=Compat(compat), module=module, namespace=definition.namespace
+            model,
+            compat=Compat(compat),
+            module=module,
+            namespace=definition.namespace,
+            envelope_format=EnvelopeFormat(envelope_format),
         )
     return DmsSchema(definition.version, definition.namespace, models)
 
 
-def load_dms_file(path: str | os.PathLike[str], *, compat: Compat = Compat.DYNAMORM) -> DmsSchema:
+def load_dms_file(
+    path: str | os.PathLike[str],
+    *,
+    compat: Compat = Compat.DYNAMORM,
+    envelope_format: EnvelopeFormat = EnvelopeFormat.ASYNCDYNAMO,
+) -> DmsSchema:
     """:func:`load_dms` on the contents of a file."""
     try:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise DmsSchemaError(f"cannot read {os.fspath(path)!r}: {exc}") from exc
-    return load_dms(text, compat=compat)
+    return load_dms(text, compat=compat, envelope_format=envelope_format)

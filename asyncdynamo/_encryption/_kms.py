@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from .._client import Client
 from .._errors import (
@@ -39,7 +40,9 @@ async def generate_data_key(
     kms: Client, key_id: str, context: Mapping[str, str]
 ) -> tuple[bytes, bytes, str]:
     """A new AES-256 data key: ``(plaintext, encrypted key, key ARN)``."""
-    params = {"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": dict(context)}
+    params: dict[str, Any] = {"KeyId": key_id, "KeySpec": "AES_256"}
+    if context:  # DynamORM's data keys have none (asyncdynamo._dms)
+        params["EncryptionContext"] = dict(context)
     try:
         response = await kms.call("GenerateDataKey", params)
     except DeadlineExceededError:
@@ -55,11 +58,9 @@ async def decrypt_data_key(
     kms: Client, encrypted_key: bytes, key_arn: str, context: Mapping[str, str]
 ) -> bytes:
     """The plaintext of a stored data key, decrypted under the key ARN it names."""
-    params = {
-        "CiphertextBlob": encrypted_key,
-        "KeyId": key_arn,
-        "EncryptionContext": dict(context),
-    }
+    params: dict[str, Any] = {"CiphertextBlob": encrypted_key, "KeyId": key_arn}
+    if context:  # DynamORM's data keys have none (asyncdynamo._dms)
+        params["EncryptionContext"] = dict(context)
     try:
         response = await kms.call("Decrypt", params)
     except DeadlineExceededError:

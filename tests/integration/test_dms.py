@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import aclosing
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,16 +21,28 @@ from typing import Any
 import pytest
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from asyncdynamo import DB, Config, Model, Update, VersionConflictError, attr, create_transport
+from asyncdynamo import (
+    DB,
+    Config,
+    DecryptionFailedError,
+    EnvelopeFormat,
+    Model,
+    Update,
+    VersionConflictError,
+    attr,
+    create_transport,
+)
 from asyncdynamo._client import Client
 from asyncdynamo.dms import (
     DYNAMORM_CURSORS,
     NanoDatetime,
     kms_data_keys,
+    load_dms,
     load_dms_file,
     open_value,
     seal_value,
 )
+from asyncdynamo.local import Endpoint
 
 MakeTables = Callable[..., Awaitable[list[str]]]
 
@@ -234,8 +247,10 @@ class TestEncryptedEnvelope:
     """DynamORM's envelope (map v/edk/nonce/ct, AAD bound to the attribute) against moto's KMS."""
 
     async def test_a_dynamorm_envelope_is_opened_and_ours_opens_the_dynamorm_way(
-        self, sdb: DB
+        self, sdb: DB, dynamo_endpoint: Endpoint
     ) -> None:
+        if not dynamo_endpoint.is_moto:
+            pytest.skip("creates KMS keys: moto's server only")
         async with aclosing(Client(create_transport(sdb.config, service="kms"))) as kms:
             key_id = (await kms.call("CreateKey", {}))["KeyMetadata"]["Arn"]
             data_key = await kms.call("GenerateDataKey", {"KeyId": key_id, "KeySpec": "AES_256"})
@@ -262,3 +277,106 @@ class TestEncryptedEnvelope:
                 stored["nonce"]["B"], stored["ct"]["B"], b"dynamorm:encrypted:v1|attr=nickname"
             )
             assert json.loads(clear) == {"t": "S", "s": "new secret"}
+
+
+VAULT_DMS = """
+dms_version: "0.1"
+models:
+  - name: "Vault"
+    table: { name: "vault" }
+    keys:
+      partition: { attribute: "PK", type: "S" }
+    attributes:
+      - { attribute: "PK", type: "S", required: true, roles: ["pk"] }
+      - { attribute: "label", type: "S", optional: true }
+      - { attribute: "secret", type: "S", optional: true, encryption: { v: 1 } }
+      - { attribute: "version", type: "N", format: "int", roles: ["version"] }
+"""
+Vault = load_dms(VAULT_DMS)["Vault"]
+VaultWritingDynamorm = load_dms(VAULT_DMS, envelope_format=EnvelopeFormat.DYNAMORM)["Vault"]
+
+
+class TestEncryptedFields:
+    """Encrypted DMS attributes through db.get / update / put, with moto's KMS."""
+
+    @pytest.fixture
+    async def vdb(
+        self, dynamo_config: Config, dynamo_endpoint: Endpoint, make_tables: MakeTables
+    ) -> AsyncIterator[tuple[DB, Client, str]]:
+        if not dynamo_endpoint.is_moto:
+            pytest.skip("creates KMS keys: moto's server only")
+        await make_tables(Vault)
+        async with aclosing(Client(create_transport(dynamo_config, service="kms"))) as kms:
+            key_id = (await kms.call("CreateKey", {}))["KeyMetadata"]["Arn"]
+            async with DB(replace(dynamo_config, kms_key_id=key_id)) as database:
+                yield database, kms, key_id
+
+    @staticmethod
+    async def go_envelope(kms: Client, key_id: str, plaintext: dict[str, Any]) -> dict[str, Any]:
+        """An envelope as DynamORM writes it, built here from the documented format."""
+        data_key = await kms.call("GenerateDataKey", {"KeyId": key_id, "KeySpec": "AES_256"})
+        nonce = os.urandom(12)
+        sealed = AESGCM(data_key["Plaintext"]).encrypt(
+            nonce,
+            json.dumps(plaintext, separators=(",", ":")).encode(),
+            b"dynamorm:encrypted:v1|attr=secret",
+        )
+        return {"M": {"v": {"N": "1"}, "edk": {"B": data_key["CiphertextBlob"]},
+                      "nonce": {"B": nonce}, "ct": {"B": sealed}}}  # fmt: skip
+
+    @staticmethod
+    async def go_open(kms: Client, stored: dict[str, Any]) -> Any:
+        """What DynamORM reads from an envelope: Decrypt without context, AAD by attribute."""
+        envelope = stored["M"]
+        assert envelope["v"] == {"N": "1"}
+        opened = await kms.call("Decrypt", {"CiphertextBlob": envelope["edk"]["B"]})
+        clear = AESGCM(opened["Plaintext"]).decrypt(
+            envelope["nonce"]["B"], envelope["ct"]["B"], b"dynamorm:encrypted:v1|attr=secret"
+        )
+        return json.loads(clear)
+
+    async def test_a_dynamorm_envelope_is_read_and_kept_by_an_update(
+        self, vdb: tuple[DB, Client, str]
+    ) -> None:
+        db, kms, key_id = vdb
+        envelope = await self.go_envelope(kms, key_id, {"t": "S", "s": "4111"})
+        item = {"PK": {"S": "v1"}, "secret": envelope, "version": {"N": "0"}}
+        await raw_put(db, Vault, item)
+        read = await db.get(Vault, "v1", consistent=True, required=True)
+        assert read.secret == "4111"  # type: ignore[attr-defined]
+        await db.update(read, changes=Update().set("label", "card"))
+        after = await raw_get(db, Vault, {"PK": {"S": "v1"}})
+        assert after == {**item, "label": {"S": "card"}, "version": {"N": "1"}}
+
+    async def test_ours_is_written_by_default_and_read_back(
+        self, vdb: tuple[DB, Client, str]
+    ) -> None:
+        db, _, _ = vdb
+        stored = await db.put(Vault(pk="v2", secret="5500"))
+        assert "B" in (await raw_get(db, Vault, {"PK": {"S": "v2"}}))["secret"]
+        assert await db.get(Vault, "v2", consistent=True) == stored
+
+    async def test_dynamorm_envelopes_are_written_on_request(
+        self, vdb: tuple[DB, Client, str]
+    ) -> None:
+        db, kms, _ = vdb
+        stored = await db.put(VaultWritingDynamorm(pk="v3", secret="6011"))
+        raw = await raw_get(db, Vault, {"PK": {"S": "v3"}})
+        assert await self.go_open(kms, raw["secret"]) == {"t": "S", "s": "6011"}
+        assert await db.get(VaultWritingDynamorm, "v3", consistent=True) == stored
+        assert (await db.get(Vault, "v3", consistent=True, required=True)).secret == "6011"  # type: ignore[attr-defined]
+
+    async def test_an_envelope_moved_to_another_attribute_does_not_open(
+        self, vdb: tuple[DB, Client, str]
+    ) -> None:
+        db, kms, key_id = vdb
+        data_key = await kms.call("GenerateDataKey", {"KeyId": key_id, "KeySpec": "AES_256"})
+        nonce = os.urandom(12)
+        sealed = AESGCM(data_key["Plaintext"]).encrypt(
+            nonce, b'{"t":"S","s":"x"}', b"dynamorm:encrypted:v1|attr=other"
+        )
+        moved = {"M": {"v": {"N": "1"}, "edk": {"B": data_key["CiphertextBlob"]},
+                       "nonce": {"B": nonce}, "ct": {"B": sealed}}}  # fmt: skip
+        await raw_put(db, Vault, {"PK": {"S": "v4"}, "secret": moved, "version": {"N": "0"}})
+        with pytest.raises(DecryptionFailedError):
+            await db.get(Vault, "v4", consistent=True)
