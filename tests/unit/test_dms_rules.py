@@ -218,3 +218,14 @@ class TestCompatSetting:
         assert isinstance(read.created, NanoDatetime)
         assert read.created == datetime(2026, 1, 2, 3, 4, 5, 100000, tzinfo=UTC)
         assert to_item(spec_of(Go), read)["created"] == {"S": "2026-01-02T03:04:05.1Z"}
+
+
+def test_dynamorm_envelopes_need_a_dynamorm_model() -> None:
+    from asyncdynamo import EnvelopeFormat
+
+    with pytest.raises(ModelDeclarationError, match="Compat.DYNAMORM"):
+
+        class Bad(Model):
+            __table__ = "things"
+            __envelope_format__ = EnvelopeFormat.DYNAMORM
+            pk: Annotated[str, PartitionKey]
