@@ -223,7 +223,7 @@ class TestCompatSetting:
 def test_dynamorm_envelopes_need_a_dynamorm_model() -> None:
     from asyncdynamo import EnvelopeFormat
 
-    with pytest.raises(ModelDeclarationError, match="Compat.DYNAMORM"):
+    with pytest.raises(ModelDeclarationError, match=r"Compat\.DYNAMORM"):
 
         class Bad(Model):
             __table__ = "things"
