@@ -6,11 +6,13 @@ import asyncio
 import binascii
 import contextlib
 import copy
+import socket
 import ssl
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import aiohttp
 from aiobotocore.config import AioConfig
 from aiobotocore.credentials import AioRefreshableCredentials
 from aiobotocore.httpsession import AIOHTTPSession
@@ -22,6 +24,7 @@ from botocore.httpsession import create_urllib3_context
 from ._config import Config, CredentialsProvider
 from ._error_table import error_from_service
 from ._errors import (
+    CertificateVerificationError,
     ConfigurationError,
     ConnectionFailedError,
     RequestTimeoutError,
@@ -69,6 +72,23 @@ def _check_dynamodb_crc32(response_dict: dict[str, Any], **_: Any) -> None:
         )
 
 
+def _request_sent(exc: Exception) -> bool:
+    """Whether a botocore connection error can have happened after request bytes left.
+
+    aiobotocore raises ``SSLError`` and ``ProxyConnectionError`` only while connecting, and
+    ``EndpointConnectionError`` both for a failed connect (aiohttp's ``ClientConnectorError``,
+    DNS) and for a generic ``ClientConnectionError`` (a reset mid-request): its ``error`` tells.
+    ``ConnectionClosedError`` (server disconnected, bad status line) and everything else came
+    after sending.
+    """
+    if isinstance(exc, boto_errors.SSLError | boto_errors.ProxyConnectionError):
+        return False
+    if isinstance(exc, boto_errors.EndpointConnectionError):
+        cause = getattr(exc, "kwargs", {}).get("error")
+        return not isinstance(cause, aiohttp.ClientConnectorError | socket.gaierror)
+    return True
+
+
 class _HostnameCheckingSession(AIOHTTPSession):  # type: ignore[misc]
     """aiobotocore's HTTP session with hostname verification on its TLS context.
 
@@ -104,6 +124,26 @@ def _session_with_provider(session: Any, provider: CredentialsProvider) -> AioSe
     return scoped
 
 
+def _is_certificate_failure(exc: BaseException) -> bool:
+    """Whether ``exc`` comes from a certificate that did not verify (botocore wraps aiohttp's
+    error, which wraps the ``ssl`` one, as ``kwargs["error"]`` and as causes)."""
+    seen: set[int] = set()
+    pending: list[BaseException] = [exc]
+    while pending:
+        current = pending.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        kwargs = getattr(current, "kwargs", None)
+        linked = [current.__cause__, current.__context__, *current.args]
+        if isinstance(kwargs, dict):
+            linked.append(kwargs.get("error"))
+        pending += [item for item in linked if isinstance(item, BaseException)]
+    return False
+
+
 class AiobotocoreTransport:
     """Sends calls through one aiobotocore client, created on first use and reused.
 
@@ -137,8 +177,15 @@ class AiobotocoreTransport:
                 **options,
             )
             kwargs: dict[str, Any] = {"region_name": config.region, "config": aio_config}
-            if config.endpoint_url:
-                kwargs["endpoint_url"] = config.endpoint_url
+            endpoint_url = config.endpoint_url_for(self._service)
+            if endpoint_url:
+                kwargs["endpoint_url"] = endpoint_url
+            elif self._service == "sts":
+                # The regional endpoint, whatever AWS_STS_REGIONAL_ENDPOINTS says (as the lean
+                # transport does): never the legacy global one.
+                from ._lean._endpoints import regional_url
+
+                kwargs["endpoint_url"] = regional_url("sts", config.region)
             session = config.session
             if config.credentials_provider is not None:
                 session = _session_with_provider(session, config.credentials_provider)
@@ -178,14 +225,22 @@ class AiobotocoreTransport:
                 status=status,
                 body=exc.response,
             ) from exc
-        except (boto_errors.ConnectTimeoutError, boto_errors.ReadTimeoutError) as exc:
+        except boto_errors.ConnectTimeoutError as exc:
+            raise RequestTimeoutError(f"{operation}: {exc}", request_sent=False) from exc
+        except boto_errors.ReadTimeoutError as exc:
             raise RequestTimeoutError(f"{operation}: {exc}") from exc
         except (boto_errors.NoCredentialsError, boto_errors.PartialCredentialsError) as exc:
             raise ConfigurationError(f"{operation}: no AWS credentials found: {exc}") from exc
         except boto_errors.ParamValidationError as exc:
             raise ConfigurationError(f"{operation}: invalid parameters: {exc}") from exc
         except (boto_errors.HTTPClientError, boto_errors.ConnectionError, OSError) as exc:
-            raise ConnectionFailedError(f"{operation}: {exc}") from exc
+            if _is_certificate_failure(exc):  # not retryable: the same certificate every time
+                raise CertificateVerificationError(
+                    f"{operation}: {exc}", request_sent=False
+                ) from exc
+            raise ConnectionFailedError(
+                f"{operation}: {exc}", request_sent=_request_sent(exc)
+            ) from exc
         return response
 
     async def aclose(self) -> None:

@@ -6,7 +6,12 @@ the current deadline; whatever is still left is raised as :class:`UnprocessedIte
 carrying exactly the leftovers, so a caller can persist or retry them. A chunk whose request
 fails outright (throttled past the retry policy, a service error) does not stop the other
 chunks: its entries become leftovers too, and the error is the ``UnprocessedItemsError``'s
-cause. Only the caller's deadline passing is raised as itself.
+cause.
+
+The caller's deadline passing mid-batch raises :class:`BatchDeadlineExceededError`
+(:class:`BatchLambdaTimeoutError` for a Lambda deadline) carrying what is not done: the entries
+never sent, those DynamoDB left unprocessed, and those in flight at the deadline (``in_flight``:
+sent, outcome unknown). Everything else was written (or read, ``partial``).
 
 Batch writes cannot carry conditions. A versioned model's optimistic locking would therefore be
 bypassed silently, so ``batch_write`` refuses versioned models unless ``skip_version_check=True``
@@ -27,12 +32,16 @@ from ._codec import AttributeValue
 from ._compat import Compat, put_version
 from ._errors import (
     AsyncDynamoError,
+    BatchDeadlineExceededError,
+    BatchLambdaTimeoutError,
     DeadlineExceededError,
+    LambdaTimeoutError,
     RequestLimitError,
     UnprocessedItemsError,
     UsageError,
 )
 from ._item import from_item, key_from_values, key_of, to_item
+from ._lambda_client import note_unfinished
 from ._model import Model, spec_of
 from ._pages import first_error
 from ._spec import TableSpec
@@ -80,10 +89,20 @@ def _count(entries: Entries) -> int:
     return sum(len(v) for v in entries.values())
 
 
+class _Chunk:
+    """One request's worth of entries, and what is still not known to be done of it."""
+
+    __slots__ = ("in_flight", "pending")
+
+    def __init__(self, entries: Entries) -> None:
+        self.pending = entries  # not known to be processed
+        self.in_flight = False  # a request carrying `pending` was sent and has not answered
+
+
 async def _drain(
     db: DB,
     operation: str,
-    pending: Entries,
+    chunk: _Chunk,
     build: Callable[[Entries], dict[str, Any]],
     unprocessed: Callable[[dict[str, Any]], Entries],
     collect: Callable[[dict[str, Any]], None],
@@ -92,37 +111,41 @@ async def _drain(
 
     Returns what is still left, and the error that stopped it early, if one did: a request that
     failed (after the client's own retries) processed nothing of what it carried, so its entries
-    are exactly the leftovers.
+    are exactly the leftovers. At the deadline (an error or a cancellation) ``chunk`` says what
+    is left and whether its request was in flight.
     """
     retry = db.config.retry
     loop = asyncio.get_running_loop()
     attempt = 0
     while True:
+        chunk.in_flight = True  # from here on the request may reach DynamoDB
         try:
-            response = await db.client.call(operation, build(pending))
+            response = await db.client.call(operation, build(chunk.pending))
         except DeadlineExceededError:
-            raise  # the caller's time is up: that is the error to report
+            raise  # the caller's time is up: that is the error to report (in flight stays set)
         except AsyncDynamoError as exc:
-            return pending, exc
+            chunk.in_flight = False
+            return chunk.pending, exc
+        chunk.in_flight = False
         collect(response)
-        pending = {t: list(v) for t, v in unprocessed(response).items() if v}
-        if not pending:
+        chunk.pending = {t: list(v) for t, v in unprocessed(response).items() if v}
+        if not chunk.pending:
             return {}, None
         if attempt + 1 >= retry.max_attempts:
-            return pending, None
+            return chunk.pending, None
         delay = retry.backoff(attempt)
         deadline = current_deadline()
         if deadline is not None and loop.time() + delay >= deadline:
-            return pending, None  # sleeping would outlive the caller: report the leftovers
+            return chunk.pending, None  # sleeping would outlive the caller: report the leftovers
         await asyncio.sleep(delay)
         attempt += 1
 
 
-Run = Callable[[Entries], Awaitable[tuple[Entries, AsyncDynamoError | None]]]
+Run = Callable[[_Chunk], Awaitable[tuple[Entries, AsyncDynamoError | None]]]
 
 
 async def _run_chunks(
-    chunks: Sequence[Entries], concurrency: int, run: Run
+    chunks: Sequence[_Chunk], concurrency: int, run: Run
 ) -> tuple[Entries, AsyncDynamoError | None]:
     """Run every chunk (one failing never stops the others); return leftovers and first error."""
     if concurrency < 1:
@@ -131,7 +154,7 @@ async def _run_chunks(
     errors: list[AsyncDynamoError] = []
     limit = asyncio.Semaphore(concurrency)
 
-    async def one(chunk: Entries) -> None:
+    async def one(chunk: _Chunk) -> None:
         async with limit:
             left, error = await run(chunk)
         if error is not None:
@@ -146,6 +169,65 @@ async def _run_chunks(
     except ExceptionGroup as failure:
         raise first_error(failure) from None
     return leftovers, (errors[0] if errors else None)
+
+
+def _cut_short(
+    action: str,
+    chunks: Sequence[_Chunk],
+    total: int,
+    cause: DeadlineExceededError,
+    partial: Callable[[], Sequence[Any]],
+) -> BatchDeadlineExceededError:
+    """The deadline error of a batch, with every entry not known to be done."""
+    left: Entries = {}
+    in_flight: Entries = {}
+    for chunk in chunks:
+        for table, entries in chunk.pending.items():
+            left.setdefault(table, []).extend(entries)
+            if chunk.in_flight:
+                in_flight.setdefault(table, []).extend(entries)
+    count, sent = _count(left), _count(in_flight)
+    error_type = (
+        BatchLambdaTimeoutError
+        if isinstance(cause, LambdaTimeoutError)
+        else BatchDeadlineExceededError
+    )
+    error = error_type(
+        f"{action} stopped at the deadline with {count} of {total} not done ({sent} of them in "
+        "flight: maybe applied); they are in .unprocessed",
+        operation=cause.operation or action,
+        remaining=cause.remaining,
+        unprocessed=left,
+        in_flight=in_flight,
+        processed_count=total - count,
+        partial=partial(),
+    )
+    error.__cause__ = cause
+    return error
+
+
+async def _run_batch(
+    action: str,
+    chunks: Sequence[_Chunk],
+    concurrency: int,
+    run: Run,
+    partial: Callable[[], Sequence[Any]] = tuple,
+) -> tuple[Entries, AsyncDynamoError | None]:
+    """:func:`_run_chunks`, turning a deadline into an error that carries what is not done."""
+    total = sum(_count(chunk.pending) for chunk in chunks)
+    try:
+        return await _run_chunks(chunks, concurrency, run)
+    except BatchDeadlineExceededError:
+        raise
+    except DeadlineExceededError as exc:
+        raise _cut_short(action, chunks, total, exc, partial) from exc
+    except asyncio.CancelledError:
+        # Cancelled by an enclosing Lambda deadline (the view bounds the whole method): the
+        # bound that turns the cancellation into an error asks this what was left undone.
+        deadline = current_deadline()
+        if deadline is not None and asyncio.get_running_loop().time() >= deadline:
+            note_unfinished(lambda cause: _cut_short(action, chunks, total, cause, partial))
+        raise
 
 
 def _give_up(
@@ -167,13 +249,13 @@ def _give_up(
     return failure
 
 
-def _chunks(entries: Sequence[tuple[str, dict[str, Any]]], size: int) -> list[Entries]:
-    chunks: list[Entries] = []
+def _chunks(entries: Sequence[tuple[str, dict[str, Any]]], size: int) -> list[_Chunk]:
+    chunks: list[_Chunk] = []
     for start in range(0, len(entries), size):
         chunk: Entries = {}
         for table, entry in entries[start : start + size]:
             chunk.setdefault(table, []).append(entry)
-        chunks.append(chunk)
+        chunks.append(_Chunk(chunk))
     return chunks
 
 
@@ -211,21 +293,33 @@ async def batch_get(
         left = response.get("UnprocessedKeys") or {}
         return {t: list(v.get("Keys", ())) for t, v in left.items()}
 
-    def collect(response: dict[str, Any]) -> None:
-        for raw in (response.get("Responses") or {}).get(table, ()):
-            found[
-                item_identity(table, {f.attribute: raw[f.attribute] for f in spec.key_fields})
-            ] = raw
+    def key_of(raw: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+        return {f.attribute: raw[f.attribute] for f in spec.key_fields}
 
-    async def run(chunk: Entries) -> tuple[Entries, AsyncDynamoError | None]:
-        return await _drain(db, "BatchGetItem", chunk, build, unprocessed, collect)
+    async def run(chunk: _Chunk) -> tuple[Entries, AsyncDynamoError | None]:
+        got: dict[Hashable, dict[str, AttributeValue]] = found if crypto is None else {}
+
+        def collect(response: dict[str, Any]) -> None:
+            for raw in (response.get("Responses") or {}).get(table, ()):
+                got[item_identity(table, key_of(raw))] = raw
+
+        left, error = await _drain(db, "BatchGetItem", chunk, build, unprocessed, collect)
+        if crypto is not None and got:
+            # Encrypted items are opened per chunk, while other chunks are read. Until they are
+            # opened they are not done: a deadline while KMS answers reports their keys as
+            # unprocessed instead of dropping them.
+            chunk.pending = {**left, table: [*left.get(table, ()), *map(key_of, got.values())]}
+            opened = await crypto.open_items(list(got.values()))
+            found.update(zip(got, opened, strict=True))
+            chunk.pending = left
+        return left, error
+
+    def read() -> list[M]:
+        return [from_item(spec, found[i]) for i in ordered if i in found]
 
     chunks = _chunks(entries, MAX_BATCH_GET)
-    leftovers, error = await _run_chunks(chunks, concurrency, run)
-    raws = [found[i] for i in ordered if i in found]
-    if crypto is not None:
-        raws = await crypto.open_items(raws)
-    items = [from_item(spec, raw) for raw in raws]
+    leftovers, error = await _run_batch("batch_get", chunks, concurrency, run, read)
+    items = read()
     if leftovers:
         raise _give_up("batch_get", len(entries), leftovers, error, partial=items)
     return items
@@ -311,10 +405,11 @@ async def batch_write(
     def unprocessed(response: dict[str, Any]) -> Entries:
         return dict(response.get("UnprocessedItems") or {})
 
-    async def run(chunk: Entries) -> tuple[Entries, AsyncDynamoError | None]:
+    async def run(chunk: _Chunk) -> tuple[Entries, AsyncDynamoError | None]:
         return await _drain(db, "BatchWriteItem", chunk, build, unprocessed, lambda _: None)
 
-    leftovers, error = await _run_chunks(_chunks(entries, MAX_BATCH_WRITE), concurrency, run)
+    chunks = _chunks(entries, MAX_BATCH_WRITE)
+    leftovers, error = await _run_batch("batch_write", chunks, concurrency, run)
     if leftovers:
         raise _give_up("batch_write", len(entries), leftovers, error)
     return stored

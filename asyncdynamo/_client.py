@@ -11,8 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ._config import RetryPolicy
-from ._errors import AsyncDynamoError, DeadlineExceededError
-from ._transport import Transport
+from ._errors import (
+    AsyncDynamoError,
+    DeadlineExceededError,
+    InternalServerError,
+    TransportError,
+    WriteOutcomeUnknownError,
+)
+from ._transport import Transport, repeatable
 
 __all__ = [
     "CallObserver",
@@ -20,6 +26,7 @@ __all__ = [
     "ConsumedCapacity",
     "current_deadline",
     "deadline_scope",
+    "possibly_applied",
     "track_capacity",
 ]
 
@@ -42,6 +49,15 @@ _CAPACITY_OPERATIONS = frozenset(
     }
 )
 _READ_OPERATIONS = frozenset({"GetItem", "Query", "Scan", "BatchGetItem", "TransactGetItems"})
+
+
+def possibly_applied(exc: BaseException) -> bool:
+    """Whether a failed request may have been applied by the service before failing: a
+    transport failure after request bytes left, or a 5xx (DynamoDB documents that a request
+    answered with an internal error may or may not have been processed)."""
+    if isinstance(exc, TransportError):
+        return exc.request_sent
+    return isinstance(exc, InternalServerError)
 
 
 def current_deadline() -> float | None:
@@ -133,7 +149,13 @@ class Client:
     async def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
         """Send one API call, retrying retryable errors with full-jitter backoff.
 
+        A failure after which the request may have been applied (a transport error once request
+        bytes left, a 5xx) is retried only for operations that can be repeated safely (see
+        :func:`asyncdynamo._transport.repeatable`); for a single-item write it is raised at once
+        as :class:`WriteOutcomeUnknownError`, which the DB resolves (see ``_outcome``).
+
         Raises:
+            WriteOutcomeUnknownError: a single-item write may have been applied.
             DeadlineExceededError: the context deadline passed before an answer came.
             AsyncDynamoError: the last error, when it is not retryable or attempts ran out, or
                 when the next backoff sleep would end after the deadline.
@@ -153,7 +175,17 @@ class Client:
             try:
                 response = await self._send(operation, params, deadline, loop)
             except AsyncDynamoError as exc:
-                delay = self._retry_delay(exc, attempt, deadline, loop)
+                if possibly_applied(exc) and not repeatable(operation, params):
+                    unknown = WriteOutcomeUnknownError(
+                        f"{operation} may or may not have been applied: {exc}",
+                        operation=operation,
+                        table=str(params.get("TableName", "")),
+                        key=params.get("Key") or {},
+                        cause=exc,
+                    )
+                    self._notify(operation, params, None, attempt, unknown)
+                    raise unknown from exc
+                delay = self._retry_delay(exc, attempt)
                 if delay is None:
                     self._notify(operation, params, None, attempt, exc)
                     raise
@@ -193,21 +225,25 @@ class Client:
                 f"{operation} cancelled at the deadline", operation=operation, remaining=0.0
             ) from exc
 
-    def _retry_delay(
-        self,
-        exc: AsyncDynamoError,
-        attempt: int,
-        deadline: float | None,
-        loop: asyncio.AbstractEventLoop,
-    ) -> float | None:
-        if not exc.retryable or isinstance(exc, DeadlineExceededError):
-            return None
+    def backoff_delay(self, attempt: int) -> float | None:
+        """The sleep before retry ``attempt + 1`` of a call, or ``None`` when the policy's
+        attempts are used up or the sleep would end after the context deadline."""
+        deadline = _DEADLINE.get()
         if attempt + 1 >= self.retry.max_attempts:
             return None
         delay = self.retry.backoff(attempt, self._rng)
-        if deadline is not None and loop.time() + delay >= deadline:
+        if deadline is not None and asyncio.get_running_loop().time() + delay >= deadline:
             return None
         return delay
+
+    async def sleep(self, delay: float) -> None:
+        """Sleep ``delay`` seconds with this client's sleep function (tests replace it)."""
+        await self._sleep(delay)
+
+    def _retry_delay(self, exc: AsyncDynamoError, attempt: int) -> float | None:
+        if not exc.retryable or isinstance(exc, DeadlineExceededError):
+            return None
+        return self.backoff_delay(attempt)
 
     def _notify(
         self,

@@ -10,7 +10,6 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from ._client import Client, ConsumedCapacity, track_capacity
-from ._codec import deserialize
 from ._config import Config, TransportKind
 from ._errors import ConditionalCheckFailedError, ItemNotFoundError, UsageError
 from ._expr import Condition
@@ -24,7 +23,9 @@ from ._ops import (
     prepare_get,
     prepare_put,
     prepare_update,
+    utc_time,
 )
+from ._outcome import send_write
 from ._spec import TableSpec
 from ._transport import Transport
 from ._update import Update
@@ -91,7 +92,7 @@ class DB:
         self._cursors: CursorCodec | None = None
         # Field encryption's KMS client and data-key caches (created on first encrypted use);
         # the dict is shared with deadline views, never with another DB (or partner account).
-        self._crypto_state: dict[str, Any] = {}
+        self._crypto_state: dict[Any, Any] = {}
 
     @cached_property
     def schema(self) -> Schema:
@@ -176,14 +177,13 @@ class DB:
         return spec_of(model), self.table_name(model)
 
     def _crypto(self, spec: TableSpec, table: str) -> FieldCrypto | None:
-        """Sealing/opening for a model with ``Encrypted`` fields (``None`` for other models).
-
-        Raises:
-            EncryptionNotConfiguredError: the model has encrypted fields and no KMS key is set;
-                callers ask before sending anything.
-        """
+        """Sealing/opening for a model with ``Encrypted`` fields, else ``None``; raises
+        EncryptionNotConfiguredError (callers ask before sending anything) without a KMS key."""
         if not spec.encrypted:
             return None
+        cached = self._crypto_state.get((spec.model, table))  # never for a deadline view
+        if cached is not None and not isinstance(getattr(self, "deadline", None), float):
+            return cached  # type: ignore[no-any-return]
         from ._encryption._hooks import field_crypto
 
         return field_crypto(self, spec, table)
@@ -193,9 +193,10 @@ class DB:
         if "ConditionExpression" in params:
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
         try:
-            return await self.client.call(write.operation, params)
+            # A lost answer is resolved (applied once, or WriteOutcomeUnknownError) there.
+            return await send_write(self.client, write, params)
         except ConditionalCheckFailedError as exc:
-            raise explain_condition_failure(write, exc, exc.item) from exc
+            raise explain_condition_failure(write, exc, exc.item, raw_item=exc.raw_item) from exc
 
     # -- CRUD ------------------------------------------------------------------------------------
     async def put(
@@ -210,9 +211,13 @@ class DB:
 
         By default ``put`` only creates: if an item with the same key exists it raises
         :class:`ItemAlreadyExistsError`. ``overwrite=True`` replaces it. A versioned model
-        always checks its version: a stale instance raises :class:`VersionConflictError`,
-        unless ``skip_version_check=True`` (with ``overwrite=True``) asks for a blind
-        create-or-update.
+        checks its version: a stale instance raises :class:`VersionConflictError`;
+        ``overwrite=True, skip_version_check=True`` replaces the stored item whatever its
+        version (migrations, imports; DynamORM's create-or-update), storing the instance's
+        version + 1 (a ``Compat.DYNAMORM`` model stores its version unchanged, as DynamORM
+        does). ``skip_version_check`` without ``overwrite`` is a UsageError.
+
+        The item stored is the field values ``item`` holds (not its ``model_dump()`` view).
         """
         spec, table = self._spec(type(item))
         crypto = self._crypto(spec, table)
@@ -418,37 +423,23 @@ class DB:
     async def reencrypt(self, target: M | type[M], /, *key: Any) -> M:
         """Re-seal an item's ``Encrypted`` fields under the current KMS key and data key.
 
-        Use it after changing ``kms_key_id`` (or to retire old data keys): items sealed under
-        an older key keep decrypting, and this moves one to the current key. Only the encrypted
-        attributes are rewritten, each on condition that it still holds the value read; the
-        version and timestamps are not bumped.
-
-        Args:
-            target: a model instance, or a model class followed by its key values.
+        ``target`` is an instance, or a model class and its key. Only the encrypted attributes
+        are rewritten, each only if it still holds the value read; version and timestamps are
+        left alone. See docs/encryption.md (rotation).
 
         Raises:
             ItemNotFoundError: no item under that key.
             UsageError: the model has no ``Encrypted`` fields.
         """
-        spec, table, wire_key, _ = self._target(target, key, skip_version_check=True)
-        crypto = self._crypto(spec, table)
-        if crypto is None:
-            raise UsageError(f"{spec.model.__name__} has no Encrypted fields to re-encrypt")
         from ._encryption._hooks import reencrypt
 
-        raw = await reencrypt(self, crypto, wire_key)
-        if raw is None:
-            raise ItemNotFoundError(
-                f"no {spec.model.__name__} to re-encrypt under that key",
-                model=spec.model.__name__,
-                key={f.name: deserialize(wire_key[f.attribute]) for f in spec.key_fields},
-            )
-        item: M = from_item(spec, raw)
+        spec, table, wire_key, _ = self._target(target, key, skip_version_check=True)
+        item: M = await reencrypt(self, spec, table, wire_key)
         return item
 
     def now(self) -> datetime:
-        """The current time on this DB's clock (aware UTC)."""
-        return self._clock()
+        """The current time on this DB's clock, as an aware ``datetime.timezone.utc`` time."""
+        return utc_time(self._clock())
 
     # -- queries, scans, batches and transactions (built in _query/_scan/_batch/_transact) ---
     def _cursor_codec(self) -> CursorCodec:
@@ -532,15 +523,22 @@ class DB:
             concurrency=concurrency,
         )
 
-    def transaction(self, *, token: str | None = None) -> Transaction:
+    def transaction(self, *, token: str | None = None, now: datetime | None = None) -> Transaction:
         """A write transaction; ``async with`` commits it when the block exits without error.
 
         Args:
-            token: the ClientRequestToken (idempotency key); generated when not given.
+            token: the ClientRequestToken (idempotency key); generated when not given. DynamoDB
+                remembers a token for 10 minutes: the same token with the same parameters is
+                applied once, with different parameters it raises
+                :class:`IdempotentParameterMismatchError`.
+            now: the one time stamped into every action's created/updated fields (aware);
+                defaults to this DB's clock when the transaction is created. A retried handler
+                that passes its own ``token`` must pass the same ``now`` too (e.g. the event's
+                time), or the rebuilt transaction differs from the first.
         """
         from ._transact import Transaction
 
-        return Transaction(self, token=token)
+        return Transaction(self, token=token, now=now)
 
     @overload
     async def transact_get(self, keys: Sequence[Key[M]]) -> list[M | None]: ...

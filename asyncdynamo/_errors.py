@@ -16,7 +16,7 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   │   └── EncryptionNotConfiguredError  a model has Encrypted fields and no KMS key is set (``.model``)
 │   └── PartnerNotFoundError           no partner is configured under that id (``.partner_id``)
 ├── ServiceError                       DynamoDB (or STS/KMS) answered with an error (``.code``)
-│   ├── ConditionalCheckFailedError    a condition was false (``.item``: the old item, when returned)
+│   ├── ConditionalCheckFailedError    a condition was false (``.item`` decoded, ``.model_item``)
 │   │   ├── VersionConflictError       optimistic locking: the stored version moved on
 │   │   └── ItemAlreadyExistsError     ``put`` (create) found an item under the same key
 │   ├── TransactionCanceledError       a transaction was cancelled (``.reasons`` per action)
@@ -33,17 +33,22 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   ├── DecryptionFailedError          a sealed value is corrupt, moved, or KMS would not decrypt it
 │   ├── KeyUnavailableError            KMS: the key is disabled or pending deletion
 │   └── InternalServerError            a 5xx from the service (retryable)
-├── TransportError                     no usable answer came back (retryable)
+├── TransportError                     no usable answer came back (retryable; ``.request_sent``)
 │   ├── ConnectionFailedError          connecting or sending failed
-│   └── RequestTimeoutError            the service did not answer in time
+│   ├── RequestTimeoutError            the service did not answer in time
+│   └── CertificateVerificationError   the endpoint's TLS certificate is not trusted (not retryable)
+├── WriteOutcomeUnknownError           a write may or may not have been applied (``.table``, ``.key``)
 ├── ItemNotFoundError                  ``get(..., required=True)`` found nothing (``.key``)
 ├── ItemDecodeError                    a stored item does not validate as its model (``.item``)
 ├── UnprocessedItemsError              a batch left items unprocessed after every retry
 ├── KMSUnavailableError                KMS throttled, failed or was unreachable; nothing was written (retryable)
 ├── AssumeRoleFailedError              STS refused a partner's role (``.partner_id``, ``.role_arn``)
-│   └── AssumeRoleUnavailableError     STS throttled, failed or was unreachable (retryable)
+│   ├── AssumeRoleUnavailableError     STS throttled, failed or was unreachable (retryable)
+│   └── PartnerAccountMismatchError    the session STS gave is not provably in the partner's account
 └── DeadlineExceededError              the caller's deadline passed (``.operation``, ``.remaining``)
-    └── LambdaTimeoutError             the Lambda invocation's deadline (remaining time − buffer) passed
+    ├── LambdaTimeoutError             the Lambda invocation's deadline (remaining time − buffer) passed
+    │   └── BatchLambdaTimeoutError    ... mid-batch (also a BatchDeadlineExceededError)
+    └── BatchDeadlineExceededError     the deadline passed mid-batch (``.unprocessed``, ``.in_flight``)
 ```
 """
 
@@ -58,7 +63,10 @@ __all__ = [
     "AssumeRoleFailedError",
     "AssumeRoleUnavailableError",
     "AsyncDynamoError",
+    "BatchDeadlineExceededError",
+    "BatchLambdaTimeoutError",
     "CancellationReason",
+    "CertificateVerificationError",
     "ConditionalCheckFailedError",
     "ConfigurationError",
     "ConnectionFailedError",
@@ -80,6 +88,7 @@ __all__ = [
     "LambdaTimeoutError",
     "ModelDeclarationError",
     "NoIndexForQueryError",
+    "PartnerAccountMismatchError",
     "PartnerConfigurationError",
     "PartnerNotFoundError",
     "RequestLimitError",
@@ -98,6 +107,7 @@ __all__ = [
     "UnprocessedItemsError",
     "UsageError",
     "VersionConflictError",
+    "WriteOutcomeUnknownError",
 ]
 
 
@@ -190,7 +200,13 @@ class ConditionalCheckFailedError(ServiceError):
     """A condition expression evaluated to false; nothing was written.
 
     Attributes:
-        item: the item as stored (wire format) when the request asked for it, else ``None``.
+        item: the item as stored when the condition failed, decoded (attribute name → Python
+            value, like ``deserialize_item``), or ``None`` when DynamoDB returned none (no
+            item under the key, or the request did not ask for it).
+        model_item: the same item as a model instance, when the call knew its model (``put``,
+            ``update``, ``delete`` and transaction actions) and the item validates as that
+            model; else ``None``.
+        raw_item: the item as DynamoDB returned it (wire format), or ``None``.
     """
 
     def __init__(
@@ -198,12 +214,16 @@ class ConditionalCheckFailedError(ServiceError):
         message: str,
         *,
         item: Mapping[str, Any] | None = None,
+        model_item: Any = None,
+        raw_item: Mapping[str, Any] | None = None,
         code: str = "ConditionalCheckFailedException",
         operation: str = "",
         status: int | None = None,
     ) -> None:
         super().__init__(message, code=code, operation=operation, status=status)
         self.item = dict(item) if item is not None else None
+        self.model_item = model_item
+        self.raw_item = dict(raw_item) if raw_item is not None else None
 
 
 class VersionConflictError(ConditionalCheckFailedError):
@@ -216,9 +236,10 @@ class VersionConflictError(ConditionalCheckFailedError):
         expected_version: int | None,
         actual_version: int | None = None,
         item: Mapping[str, Any] | None = None,
+        model_item: Any = None,
         operation: str = "",
     ) -> None:
-        super().__init__(message, item=item, operation=operation)
+        super().__init__(message, item=item, model_item=model_item, operation=operation)
         self.expected_version = expected_version
         self.actual_version = actual_version
 
@@ -362,9 +383,20 @@ class KMSUnavailableError(AsyncDynamoError):
 
 
 class TransportError(AsyncDynamoError):
-    """The request may or may not have reached the service; no answer was received."""
+    """No usable answer was received.
+
+    Attributes:
+        request_sent: ``False`` only when no byte of the request can have reached the service
+            (connection refused, DNS failure, TLS handshake failure, connect timeout, a pooled
+            connection that failed before anything was written): sending again is then always
+            safe. ``True`` (the default) means the service may have processed the request.
+    """
 
     retryable = True
+
+    def __init__(self, message: str, *, request_sent: bool = True) -> None:
+        super().__init__(message)
+        self.request_sent = request_sent
 
 
 class ConnectionFailedError(TransportError):
@@ -373,6 +405,46 @@ class ConnectionFailedError(TransportError):
 
 class RequestTimeoutError(TransportError):
     pass
+
+
+class CertificateVerificationError(TransportError):
+    """The endpoint's TLS certificate is not trusted (unknown CA, wrong host name, expired).
+
+    Not retryable: another attempt meets the same certificate. The request was not sent.
+    """
+
+    retryable = False
+
+
+class WriteOutcomeUnknownError(AsyncDynamoError):
+    """A write's answer was lost (a timeout or reset after sending, a 5xx) and whether it was
+    applied cannot be proven; sending it again could apply it twice. Not retryable: read the
+    item and decide (docs/errors.md).
+
+    Attributes:
+        operation: the API operation (``UpdateItem``...).
+        table: the table name.
+        key: the item's key (wire format), ``{}`` when unknown.
+        item: the item as stored when the resolution read or was shown it (wire format), if any.
+        cause: the error that made the outcome unknown (also the ``__cause__``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        table: str,
+        key: Mapping[str, Any],
+        cause: BaseException | None,
+        item: Mapping[str, Any] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.operation = operation
+        self.table = table
+        self.key = dict(key)
+        self.cause = cause
+        self.item = dict(item) if item is not None else None
 
 
 # --- outcomes the caller asked to be told about -----------------------------------------------
@@ -436,6 +508,37 @@ class DeadlineExceededError(AsyncDynamoError, TimeoutError):
         self.remaining = remaining
 
 
+class BatchDeadlineExceededError(DeadlineExceededError):
+    """The deadline passed in the middle of ``batch_write``/``batch_get``; what is not done is here.
+
+    Attributes:
+        unprocessed: per table name, the wire-format requests (writes) or keys (gets) that are
+            not known to be done: never sent, left unprocessed by DynamoDB, or in flight at the
+            deadline. Sending them again finishes the batch.
+        in_flight: the part of ``unprocessed`` whose request was sent (or about to be) when the
+            deadline cut it: DynamoDB may or may not have applied it.
+        processed_count: how many items are known to be done.
+        partial: for ``batch_get``, the models read before the deadline.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        operation: str,
+        remaining: float,
+        unprocessed: Mapping[str, Sequence[Mapping[str, Any]]],
+        in_flight: Mapping[str, Sequence[Mapping[str, Any]]] | None = None,
+        processed_count: int = 0,
+        partial: Sequence[Any] = (),
+    ) -> None:
+        super().__init__(message, operation=operation, remaining=remaining)
+        self.unprocessed = {table: list(items) for table, items in unprocessed.items()}
+        self.in_flight = {table: list(items) for table, items in (in_flight or {}).items()}
+        self.processed_count = processed_count
+        self.partial = list(partial)
+
+
 class LambdaTimeoutError(DeadlineExceededError):
     """The Lambda invocation's deadline (remaining time minus the cleanup buffer) passed.
 
@@ -448,6 +551,11 @@ class LambdaTimeoutError(DeadlineExceededError):
         remaining: seconds that were left before the deadline when it was detected (zero or
             negative: the deadline had passed).
     """
+
+
+class BatchLambdaTimeoutError(LambdaTimeoutError, BatchDeadlineExceededError):
+    """The Lambda deadline passed mid-batch: a :class:`LambdaTimeoutError` that carries what is
+    not done, as :class:`BatchDeadlineExceededError` describes."""
 
 
 # --- partner accounts (MultiAccountDB) ----------------------------------------------------------
@@ -521,3 +629,28 @@ class AssumeRoleUnavailableError(AssumeRoleFailedError):
     """STS throttled the AssumeRole call, failed (5xx) or could not be reached; retrying may work."""
 
     retryable = True
+
+
+class PartnerAccountMismatchError(AssumeRoleFailedError):
+    """STS answered with a session that is not provably in the partner's account.
+
+    The assumed-role ARN was missing, unparsable, or named another account: the credentials
+    are not used (money would move in an account nobody configured).
+
+    Attributes:
+        expected_account: the partner's account (from its role ARN).
+        assumed_arn: the ``AssumedRoleUser.Arn`` STS sent (``""`` when it sent none).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        partner_id: str,
+        role_arn: str,
+        expected_account: str,
+        assumed_arn: str,
+    ) -> None:
+        super().__init__(message, partner_id=partner_id, role_arn=role_arn)
+        self.expected_account = expected_account
+        self.assumed_arn = assumed_arn

@@ -35,7 +35,13 @@ from ._lambda_env import (
     lambda_environment,
 )
 from ._model import Model
-from ._runner import LambdaContextLike, begin_invocation, forget_invocations, invocation_count
+from ._runner import (
+    LambdaContextLike,
+    begin_invocation,
+    forget_invocations,
+    invocation_count,
+    note_db_deadline,
+)
 from ._transport import Transport
 
 __all__ = ["LambdaConfig", "LambdaDB", "new_lambda_optimized"]
@@ -178,7 +184,9 @@ class LambdaDB(DB):
     def with_lambda_timeout(self, context: LambdaContextLike | None) -> LambdaDB:
         """A view of this DB whose every call ends before the invocation's time runs out.
 
-        deadline = now + ``context.get_remaining_time_in_millis()`` − ``timeout_buffer``. Calls
+        deadline = now + ``context.get_remaining_time_in_millis()`` − ``timeout_buffer``. Inside
+        :func:`lambda_handler` the runner cancels the handler only after this deadline (halfway
+        to Lambda's timeout), so the handler's ``except LambdaTimeoutError`` can answer. Calls
         through the view (retries, batch chunks, pages, transactions included) raise
         :class:`LambdaTimeoutError` at the deadline, with the request in flight cancelled; a
         call started after it raises at once without sending anything. The view shares this
@@ -193,7 +201,9 @@ class LambdaDB(DB):
         if isinstance(request_id, str) and request_id:
             begin_invocation(request_id)
         remaining = int(context.get_remaining_time_in_millis()) / 1000
-        return _DeadlineView.of(self, _loop_now() + remaining - self.timeout_buffer)
+        deadline = _loop_now() + remaining - self.timeout_buffer
+        note_db_deadline(deadline)  # the handler runner never cancels the handler before it
+        return _DeadlineView.of(self, deadline)
 
     @property
     def deadline(self) -> float | None:

@@ -14,14 +14,61 @@ from contextvars import ContextVar
 from typing import Any, TypeVar
 
 from ._client import Client, current_deadline, deadline_scope
-from ._errors import DeadlineExceededError, LambdaTimeoutError
+from ._errors import (
+    BatchDeadlineExceededError,
+    BatchLambdaTimeoutError,
+    DeadlineExceededError,
+    LambdaTimeoutError,
+)
 
-__all__ = ["DeadlineClient", "ForwardingClient", "run_until_deadline"]
+__all__ = ["DeadlineClient", "ForwardingClient", "note_unfinished", "run_until_deadline"]
 
 T = TypeVar("T")
 
-# Operations cut short by the deadline inside the outermost bound (see run_until_deadline).
-_CUT_SHORT: ContextVar[list[str] | None] = ContextVar("asyncdynamo_cut_short", default=None)
+Describe = Callable[[DeadlineExceededError], DeadlineExceededError]
+"""Turns the deadline error of work cut short into one that says what it left undone."""
+
+
+class _CutShort:
+    """What the outermost bound learns from inside while its work is cancelled at the deadline."""
+
+    __slots__ = ("describe", "operations")
+
+    def __init__(self) -> None:
+        self.operations: list[str] = []  # operations cut short, innermost first
+        self.describe: Describe | None = None
+
+
+_CUT_SHORT: ContextVar[_CutShort | None] = ContextVar("asyncdynamo_cut_short", default=None)
+
+
+def note_unfinished(describe: Describe) -> None:
+    """Called by work being cancelled at a deadline (a batch) to say what it leaves undone.
+
+    The outermost :func:`run_until_deadline` then raises ``describe(error)`` instead of its
+    plain deadline error. Outside such a bound it does nothing.
+    """
+    state = _CUT_SHORT.get()
+    if state is not None:
+        state.describe = describe
+
+
+def _as_lambda_timeout(exc: DeadlineExceededError, operation: str) -> LambdaTimeoutError:
+    if isinstance(exc, BatchDeadlineExceededError):  # keep what the batch left undone
+        return BatchLambdaTimeoutError(
+            str(exc),
+            operation=exc.operation or operation,
+            remaining=exc.remaining,
+            unprocessed=exc.unprocessed,
+            in_flight=exc.in_flight,
+            processed_count=exc.processed_count,
+            partial=exc.partial,
+        )
+    return LambdaTimeoutError(
+        f"{exc.operation or operation} cut short by the Lambda deadline",
+        operation=exc.operation or operation,
+        remaining=exc.remaining,
+    )
 
 
 class ForwardingClient(Client):
@@ -87,7 +134,7 @@ async def run_until_deadline(
         cut_short = _CUT_SHORT.get()
         token = None
         if cut_short is None:  # the outermost bound collects what its inner bounds cut short
-            cut_short = []
+            cut_short = _CutShort()
             token = _CUT_SHORT.set(cut_short)
         try:
             async with timeout:
@@ -96,29 +143,28 @@ async def run_until_deadline(
             # Nested bounds share the deadline, so they all fire at once and only the outermost
             # turns the cancellation into an error; note the innermost operation for it.
             if timeout.expired():
-                cut_short.append(operation)
+                cut_short.operations.append(operation)
             raise
         except LambdaTimeoutError:
             raise
         except DeadlineExceededError as exc:
             if not ours:
                 raise
-            raise LambdaTimeoutError(
-                f"{exc.operation or operation} cut short by the Lambda deadline",
-                operation=exc.operation or operation,
-                remaining=exc.remaining,
-            ) from exc
+            raise _as_lambda_timeout(exc, operation) from exc
         except TimeoutError as exc:
             if not timeout.expired():
                 raise  # the operation's own timeout, not ours: unchanged
-            inner = cut_short[0] if cut_short else operation
+            inner = cut_short.operations[0] if cut_short.operations else operation
             what = inner if inner == operation else f"{operation}: {inner}"
             error_type = LambdaTimeoutError if ours else DeadlineExceededError
-            raise error_type(
+            error = error_type(
                 f"{what} cancelled at the deadline",
                 operation=inner,
                 remaining=_remaining(effective),
-            ) from exc
+            )
+            if token is not None and cut_short.describe is not None:
+                error = cut_short.describe(error)
+            raise error from exc
         finally:
             if token is not None:
                 _CUT_SHORT.reset(token)

@@ -125,7 +125,8 @@ class MultiAccountDB:
         for config in configs:
             if not isinstance(config, PartnerConfig):
                 raise PartnerConfigurationError(
-                    f"expected PartnerConfig objects or a partners document, got {config!r}",
+                    "expected PartnerConfig objects or a partners document, got "
+                    f"{type(config).__name__}",  # never the value: it may hold an ExternalId
                     partner_id="",
                 )
             self.add_partner(config)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Any
 
@@ -29,7 +29,7 @@ from ._errors import (
     VersionConflictError,
 )
 from ._expr import Condition, Path, Placeholders, all_of, attr, render_condition
-from ._item import check_size, decode_field, key_of, to_item
+from ._item import check_size, decode_field, from_attributes, from_item, key_of, to_item
 from ._spec import TableSpec
 from ._update import Update, render_update
 
@@ -43,6 +43,7 @@ __all__ = [
     "prepare_get",
     "prepare_put",
     "prepare_update",
+    "utc_time",
 ]
 
 
@@ -78,6 +79,16 @@ class PreparedWrite:
         return str(self.params["TableName"])
 
 
+def utc_time(now: datetime) -> datetime:
+    """``now`` as an aware ``datetime.timezone.utc`` time (one representation everywhere)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise UsageError(
+            f"the time {now.isoformat()} is naive; a DB clock (and a transaction's now) must "
+            "return timezone-aware datetimes"
+        )
+    return now.astimezone(UTC)
+
+
 def _attach(params: dict[str, Any], ph: Placeholders) -> dict[str, Any]:
     if ph.names:
         params["ExpressionAttributeNames"] = ph.names
@@ -93,8 +104,13 @@ def _key_condition_exists(spec: TableSpec, exists: bool) -> Condition:
 
 def _version_condition(spec: TableSpec, expected: int) -> Condition:
     assert spec.version is not None
+    version = attr(spec.version.name)
+    if expected == 0 and spec.compat is not Compat.DYNAMORM:
+        # Version 0 is "never written": no item yet (an upsert may create it), or an item
+        # stored without a version attribute (written before the model had one).
+        return version.not_exists() | (version == 0)
     # Optimistic locking: the write only applies if nobody wrote since `expected` was read.
-    return attr(spec.version.name) == expected
+    return version == expected
 
 
 def _expected_version(spec: TableSpec, expected: int | None) -> Condition | None:
@@ -127,12 +143,14 @@ def prepare_put(
 ) -> PreparedWrite:
     """A PutItem that creates (default) or replaces, maintaining version and timestamps.
 
-    ``skip_version_check`` (with ``overwrite``) replaces whatever is stored without checking
-    its version: DynamORM's create-or-update. Version numbers follow ``spec.compat``
-    (see :func:`put_version`).
+    ``skip_version_check`` with ``overwrite`` replaces whatever is stored, whatever its version
+    (migrations, imports; DynamORM's create-or-update). The version stored follows
+    ``spec.compat`` (see :func:`put_version`): the instance's version + 1 for native models,
+    the version unchanged for ``Compat.DYNAMORM`` models.
     """
     if skip_version_check and not overwrite:
         raise UsageError("skip_version_check=True is a blind overwrite; pass overwrite=True too")
+    now = utc_time(now)
     dynamorm = spec.compat is Compat.DYNAMORM
     changes: dict[str, Any] = {}
     if spec.created_at is not None and (
@@ -151,13 +169,13 @@ def prepare_put(
         changes[spec.version.name] = put_version(
             spec.compat, current, create=not overwrite, blind=skip_version_check
         )
-        expected = None if skip_version_check else current
+        if overwrite and not skip_version_check:
+            expected = current  # a create-only put checks that no item exists, not a version
     if not overwrite:
         must_not_exist = True
-    elif expected == 0 and not dynamorm:
-        must_not_exist = True  # a version-0 instance was never stored: replacing one is a conflict
     elif expected is not None:
-        # DynamORM stores version 0 on create, so there 0 is a stored version like any other.
+        # Native: version 0 (never stored) replaces only a missing item or one without a
+        # version. DynamORM stores 0 on create, so there 0 is a stored version like any other.
         conditions.append(_version_condition(spec, expected))
     if must_not_exist:
         # Create-only: a concurrent writer that stored the same key first wins; we fail.
@@ -198,6 +216,7 @@ def prepare_update(
     now: datetime,
 ) -> PreparedWrite:
     """An UpdateItem that bumps the version and timestamps in the same expression."""
+    now = utc_time(now)
     managed = Update()
     if spec.updated_at is not None:
         managed = managed.set(spec.updated_at.name, now)
@@ -259,62 +278,81 @@ def explain_condition_failure(
     old_item: Mapping[str, Any] | None,
     *,
     operation: str | None = None,
+    raw_item: Mapping[str, AttributeValue] | None = None,
 ) -> AsyncDynamoError:
     """Turn a failed condition into the most specific error, using the old item if returned.
 
     Args:
+        old_item: the stored item DynamoDB returned, decoded (attribute name → Python value).
         operation: the API call the write was part of (``TransactWriteItems``); defaults to the
             write's own single-item operation.
+        raw_item: the same item in wire format, which fields with their own codec
+            (``Compat.DYNAMORM`` models, ``JsonBlob``) decode ``.model_item`` from.
     """
     spec = write.spec
     if operation is None:
         operation = write.operation if write.kind is not WriteKind.CHECK else "TransactWriteItems"
     message = error.message if error is not None else "the condition of this action failed"
+    found = _model_of(spec, old_item, raw_item)
     if write.must_not_exist and old_item:
-        if write.overwrite and write.expected_version is not None:
-            actual = _stored_version(spec, old_item)
-            return VersionConflictError(
-                f"{spec.model.__name__} {_key_text(write)} already exists at version {actual}; "
-                "read it and retry the change",
-                expected_version=write.expected_version,
-                actual_version=actual,
-                item=old_item,
-                operation=operation,
-            )
         return ItemAlreadyExistsError(
             f"{spec.model.__name__} {_key_text(write)} already exists; "
             "pass overwrite=True to replace it",
             item=old_item,
+            model_item=found,
             operation=operation,
         )
-    if (
+    versioned = (
         write.expected_version is not None
         and spec.version is not None
         and write.kind is not WriteKind.CHECK
+    )
+    # A missing item is not a version conflict: the caller expected an item at version n (or,
+    # without create_if_missing, any item) and there is none.
+    # Native version 0 may create (upsert); DynamORM's 0 is a stored version like any other.
+    dynamorm = spec.compat is Compat.DYNAMORM
+    if not old_item and (
+        write.must_exist or (versioned and (write.expected_version != 0 or dynamorm))
     ):
-        actual = _stored_version(spec, old_item) if old_item else None
-        if actual != write.expected_version:
+        return ItemNotFoundError(
+            f"{spec.model.__name__} {_key_text(write)} does not exist",
+            model=spec.model.__name__,
+            key={k: deserialize(v) for k, v in write.key.items()},
+        )
+    if versioned and old_item:
+        actual = _stored_version(spec, old_item)
+        upserted = write.expected_version == 0 and not actual and not dynamorm
+        if actual != write.expected_version and not upserted:
             return VersionConflictError(
                 f"{spec.model.__name__} {_key_text(write)}: expected version "
                 f"{write.expected_version}, stored version is {actual}",
                 expected_version=write.expected_version,
                 actual_version=actual,
                 item=old_item,
+                model_item=found,
                 operation=operation,
             )
-    if write.must_exist and not old_item:
-        return ItemNotFoundError(
-            f"{spec.model.__name__} {_key_text(write)} does not exist",
-            model=spec.model.__name__,
-            key={k: deserialize(v) for k, v in write.key.items()},
-        )
-    return ConditionalCheckFailedError(message, item=old_item, operation=operation)
+    return ConditionalCheckFailedError(
+        message, item=old_item, model_item=found, operation=operation
+    )
+
+
+def _model_of(
+    spec: TableSpec, item: Mapping[str, Any] | None, raw: Mapping[str, AttributeValue] | None
+) -> Any:
+    if not item:
+        return None
+    try:
+        if raw is not None and any(f.codec is not None for f in spec.fields.values()):
+            return from_item(spec, raw)
+        return from_attributes(spec, item)
+    except ItemDecodeError:
+        return None  # ``.item`` still carries every attribute
 
 
 def _stored_version(spec: TableSpec, item: Mapping[str, Any]) -> int | None:
     assert spec.version is not None
-    raw = item.get(spec.version.attribute)
-    value = deserialize(raw) if raw is not None else None
+    value = item.get(spec.version.attribute)
     return int(value) if value is not None else None
 
 

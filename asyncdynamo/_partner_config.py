@@ -155,7 +155,8 @@ class PartnerConfig:
         """
         if not isinstance(values, Mapping):
             raise PartnerConfigurationError(
-                f"partner {partner_id!r}: expected an object of settings, got {values!r}",
+                f"partner {partner_id!r}: expected an object of settings, got "
+                f"{type(values).__name__}",
                 partner_id=str(partner_id),
             )
         known = {f.name for f in fields(cls)} - {"partner_id"}
@@ -204,8 +205,14 @@ def load_partners(
     elif isinstance(document, Iterable):
         for entry in document:
             if not isinstance(entry, Mapping) or "partner_id" not in entry:
+                # Named by its keys, never shown: an entry holds the ExternalId.
+                got = (
+                    f"an entry with {', '.join(sorted(map(str, entry))) or 'no settings'}"
+                    if isinstance(entry, Mapping)
+                    else type(entry).__name__
+                )
                 raise PartnerConfigurationError(
-                    f"each partner in a list needs a partner_id, got {entry!r}", partner_id=""
+                    f"each partner in a list needs a partner_id, got {got}", partner_id=""
                 )
             values = {k: v for k, v in entry.items() if k != "partner_id"}
             partners.append(PartnerConfig.from_mapping(str(entry["partner_id"]), values))

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -34,12 +35,18 @@ from ._errors import (
     AsyncDynamoError,
     ConfigurationError,
     DeadlineExceededError,
+    PartnerAccountMismatchError,
 )
 from ._partner_config import PartnerConfig
 
 __all__ = ["Clock", "PartnerCredentials", "RefreshWindows", "assume_role"]
 
 _log = logging.getLogger("asyncdynamo.partners")
+
+# arn:<partition>:sts::<account>:assumed-role/<role name>/<session name>
+_ASSUMED_ROLE_ARN = re.compile(
+    r"arn:aws(?:-[a-z]+)*:sts::(?P<account>\d{12}):assumed-role/[^/\s]+/[^\s]+", re.ASCII
+)
 
 Clock = Callable[[], datetime]
 """Returns the current time as an aware UTC datetime (injectable so tests can move time)."""
@@ -348,14 +355,26 @@ def _credentials_from(partner: PartnerConfig, response: Mapping[str, Any]) -> Cr
             role_arn=partner.role_arn,
             cause=exc,
         ) from exc
-    # Money moves on these credentials: make sure they are the partner's account and no other.
-    assumed = str(response.get("AssumedRoleUser", {}).get("Arn", ""))
-    account = assumed.split(":")[4] if assumed.count(":") >= 5 else None
-    if account is not None and account != partner.account_id:
-        raise AssumeRoleFailedError(
-            f"AssumeRole for partner {partner.partner_id!r} returned a session in account "
-            f"{account}, not {partner.account_id}",
+    # Money moves on these credentials: use them only when STS says, in a form we can read,
+    # that they are the partner's account. A missing or unreadable ARN proves nothing.
+    user = response.get("AssumedRoleUser")
+    assumed = user.get("Arn") if isinstance(user, Mapping) else None
+    assumed = assumed if isinstance(assumed, str) else ""
+    match = _ASSUMED_ROLE_ARN.fullmatch(assumed)
+    if match is None or match["account"] != partner.account_id:
+        found = (
+            f"a session in account {match['account']}"
+            if match is not None
+            else f"an unreadable assumed-role ARN {assumed[:200]!r}"
+            if assumed
+            else "no assumed-role ARN"
+        )
+        raise PartnerAccountMismatchError(
+            f"AssumeRole for partner {partner.partner_id!r} returned {found}, not a session in "
+            f"its account {partner.account_id}; the credentials are not used",
             partner_id=partner.partner_id,
             role_arn=partner.role_arn,
+            expected_account=partner.account_id,
+            assumed_arn=assumed,
         )
     return credentials

@@ -8,6 +8,17 @@ loop for the container's life** and runs each invocation with ``loop.run_until_c
 It also tracks invocations (for :meth:`LambdaDB.is_warm_start`), bounds each invocation by the
 context's remaining time, and cancels whatever tasks an invocation leaves behind, so nothing of
 one invocation runs on into the next.
+
+Two deadlines end an invocation early, in this order::
+
+    start ────────────── DB deadline ──── runner deadline ──── Lambda's timeout
+                         (remaining −     (halfway between
+                          timeout_buffer)  the two)
+
+The DB deadline (:meth:`LambdaDB.with_lambda_timeout`) fires first, so the handler's own
+``except LambdaTimeoutError`` runs and can answer; the runner cancels the handler only if it is
+still running after that. Whatever ``timeout_buffer`` the DB has, the runner moves its deadline
+after the DB's (:func:`note_db_deadline`).
 """
 
 from __future__ import annotations
@@ -16,7 +27,8 @@ import asyncio
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
+from contextvars import ContextVar
 from typing import Any, Protocol, TypeVar
 
 from ._errors import LambdaTimeoutError, UsageError
@@ -29,6 +41,7 @@ __all__ = [
     "forget_invocations",
     "invocation_count",
     "lambda_handler",
+    "note_db_deadline",
     "process_runner",
     "run_in_lambda_loop",
 ]
@@ -85,6 +98,39 @@ def _request_id(context: object) -> str | None:
     return request_id if isinstance(request_id, str) and request_id else None
 
 
+# --- the runner's deadline, kept after every DB deadline -----------------------------------------
+
+
+class _Bound:
+    """The runner's deadline for the invocation in progress."""
+
+    __slots__ = ("ends_at", "timeout")
+
+    def __init__(self, timeout: asyncio.Timeout, ends_at: float) -> None:
+        self.timeout = timeout
+        self.ends_at = ends_at
+
+
+_BOUND: ContextVar[_Bound | None] = ContextVar("asyncdynamo_runner_bound", default=None)
+
+
+def note_db_deadline(deadline: float) -> None:
+    """Keep the runner's deadline for this invocation after a DB deadline (``loop.time()``).
+
+    Called by :meth:`LambdaDB.with_lambda_timeout`: the runner then cancels the handler halfway
+    between that deadline and Lambda's timeout at the earliest, so the DB's
+    :class:`LambdaTimeoutError` reaches the handler first, whatever its ``timeout_buffer``.
+    Outside an invocation run by a :class:`LambdaRunner` it does nothing.
+    """
+    bound = _BOUND.get()
+    if bound is None:
+        return
+    when = bound.timeout.when()
+    if when is None or when > deadline:
+        return
+    bound.timeout.reschedule(min(bound.ends_at, deadline + (bound.ends_at - deadline) / 2))
+
+
 # --- the runner --------------------------------------------------------------------------------
 
 
@@ -97,9 +143,10 @@ class LambdaRunner:
     Args:
         handler_buffer: seconds before Lambda's own timeout at which a handler is cancelled and
             :class:`LambdaTimeoutError` raised, so the invocation ends cleanly instead of being
-            killed. Defaults to half of the DB's default cleanup buffer for this memory size, so
-            DB calls (bounded at remaining time − buffer) give up first and the handler still
-            has time to react.
+            killed. Defaults to half of the DB's default cleanup buffer for this memory size.
+            Either way, once the handler calls :meth:`LambdaDB.with_lambda_timeout`, the runner
+            waits until halfway between that DB's deadline and Lambda's timeout at the
+            earliest: the DB gives up first and the handler has time to react.
         cleanup_grace: seconds to wait for tasks left behind by an invocation to finish
             cancelling.
     """
@@ -112,6 +159,8 @@ class LambdaRunner:
         self.handler_buffer = handler_buffer
         self.cleanup_grace = cleanup_grace
         self._loop: asyncio.AbstractEventLoop | None = None
+        # Tasks created during the invocation in progress (None between invocations).
+        self._started: set[asyncio.Task[Any]] | None = None
 
     @property
     def loop(self) -> asyncio.AbstractEventLoop:
@@ -120,7 +169,21 @@ class LambdaRunner:
             # Not installed with set_event_loop: code on the loop uses get_running_loop(), and
             # leaving the thread's current loop alone keeps the runner free of global effects.
             self._loop = asyncio.new_event_loop()
+            self._loop.set_task_factory(self._task_factory)
         return self._loop
+
+    def _task_factory(
+        self, loop: asyncio.AbstractEventLoop, coro: Any, **options: Any
+    ) -> asyncio.Task[Any]:
+        # Remembers the invocation's tasks, also those done before it ends: asyncio.all_tasks()
+        # only lists pending ones, and a task that failed unobserved would be logged by asyncio
+        # ("Task exception was never retrieved") whenever it is garbage-collected.
+        task: asyncio.Task[Any] = asyncio.Task(coro, loop=loop, **options)
+        started = self._started
+        if started is not None:
+            started.add(task)
+            task.add_done_callback(functools.partial(_forget_if_settled, started))
+        return task
 
     def _check_not_nested(self) -> None:
         try:
@@ -164,10 +227,14 @@ class LambdaRunner:
             _request_id(context) or f"asyncdynamo-local-{invocation_count() + 1}", new=True
         )
         before = asyncio.all_tasks(loop)
+        main = loop.create_task(self._bounded(handler, event, context))
+        started: set[asyncio.Task[Any]] = set()
+        self._started = started
         try:
-            return loop.run_until_complete(self._bounded(handler, event, context))
+            return loop.run_until_complete(main)
         finally:
-            self._cancel_leftovers(loop, before)
+            self._started = None
+            self._cancel_leftovers(loop, before, started)
 
     async def _bounded(
         self,
@@ -179,33 +246,45 @@ class LambdaRunner:
         if remaining_time is None:
             return await _start(handler, event, context)  # local runs: no deadline
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + int(remaining_time()) / 1000 - self.handler_buffer
+        ends_at = loop.time() + int(remaining_time()) / 1000
+        deadline = ends_at - self.handler_buffer
         timeout = asyncio.timeout_at(deadline)
+        token = _BOUND.set(_Bound(timeout, ends_at))
         try:
             async with timeout:
                 return await _start(handler, event, context)
         except TimeoutError as exc:
             if not timeout.expired() or isinstance(exc, LambdaTimeoutError):
                 raise  # the handler's own error, unchanged
+            when = timeout.when()
             raise LambdaTimeoutError(
                 "handler cancelled: the invocation's time ran out",
                 operation="handler",
-                remaining=deadline - loop.time(),
+                remaining=(deadline if when is None else when) - loop.time(),
             ) from exc
+        finally:
+            _BOUND.reset(token)
 
     def _cancel_leftovers(
-        self, loop: asyncio.AbstractEventLoop, before: set[asyncio.Task[Any]]
+        self,
+        loop: asyncio.AbstractEventLoop,
+        before: set[asyncio.Task[Any]],
+        started: Iterable[asyncio.Task[Any]] = (),
     ) -> None:
         leftovers = [task for task in asyncio.all_tasks(loop) if task not in before]
-        if not leftovers:
-            return
         for task in leftovers:
             task.cancel()
-        _, pending = loop.run_until_complete(asyncio.wait(leftovers, timeout=self.cleanup_grace))
-        for task in leftovers:
-            if task.done() and not task.cancelled() and task.exception() is not None:
-                # Retrieved so asyncio does not log "exception was never retrieved" later.
-                _log.warning("a task left by the invocation failed: %r", task.exception())
+        pending: set[asyncio.Task[Any]] = set()
+        if leftovers:
+            _, pending = loop.run_until_complete(
+                asyncio.wait(leftovers, timeout=self.cleanup_grace)
+            )
+        for task in dict.fromkeys([*started, *leftovers]):
+            if task.done():
+                _log_unobserved_failure(task)
+            else:
+                # It ignored cancellation: its failure, if any, is logged when it ends.
+                task.add_done_callback(_log_unobserved_failure)
         if pending:
             _log.warning(
                 "%d task(s) left by the invocation ignored cancellation: %s",
@@ -230,6 +309,32 @@ class LambdaRunner:
         self._cancel_leftovers(loop, set())
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+def _forget_if_settled(started: set[asyncio.Task[Any]], task: asyncio.Task[Any]) -> None:
+    # Only tasks that may end with an unretrieved exception stay remembered (memory stays
+    # bounded in invocations that start many tasks). ``_log_traceback``: see below.
+    if task.cancelled() or not getattr(task, "_log_traceback", True):
+        started.discard(task)
+
+
+def _log_unobserved_failure(task: asyncio.Task[Any]) -> None:
+    """Retrieve a swept task's exception and log it once, unless someone already retrieved it."""
+    if task.cancelled():
+        return
+    # asyncio's own "was never retrieved" flag (on both the C and the Python Task): False once
+    # anyone called result()/exception(), e.g. the handler that awaited the task.
+    unobserved = getattr(task, "_log_traceback", True)
+    error = task.exception()  # retrieved: asyncio will not log it again at garbage collection
+    if error is None or not unobserved:
+        return
+    _log.warning(
+        "a task the invocation started and left failed: %s: %s",
+        type(error).__name__,
+        error,
+        exc_info=error,
+        extra={"task_name": task.get_name(), "error_type": type(error).__name__},
+    )
 
 
 def _start(handler: Callable[[E, C], Coroutine[Any, Any, T]], event: E, context: C) -> Awaitable[T]:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Protocol, Union
 
+from pydantic import Json
 from pydantic.fields import FieldInfo
 
 from ._compat import Compat, EnvelopeFormat
@@ -35,7 +36,11 @@ from ._markers import (
     Version,
 )
 
+WRITE_TOKEN_ATTRIBUTE = "_adw"
+"""The attribute holding the token of the last ``put``/``update`` applied to an item (reserved)."""
+
 __all__ = [
+    "WRITE_TOKEN_ATTRIBUTE",
     "FieldCodec",
     "FieldSpec",
     "IndexKind",
@@ -43,6 +48,7 @@ __all__ = [
     "TableSpec",
     "ValueKind",
     "build_spec",
+    "json_adapter",
 ]
 
 
@@ -85,7 +91,6 @@ class FieldSpec:
     kind: ValueKind
     optional: bool
     validation_key: str
-    dump_key: str = ""
     omit_empty: bool = False
     is_ttl: bool = False
     is_version: bool = False
@@ -95,6 +100,11 @@ class FieldSpec:
     json_blob: bool = False
     # Set only for compat models and JSON blobs; None keeps the default codec's fast path.
     codec: FieldCodec | None = None
+    # A ``datetime`` field (possibly optional): read back as an aware UTC datetime.
+    is_datetime: bool = False
+    # A ``Json[...]`` field: pydantic validates it only from JSON text, so it is stored as the
+    # text this adapter's round-trip dump gives (``None`` for every other field).
+    json_adapter: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key_type(self) -> str:
@@ -134,9 +144,13 @@ class TableSpec:
     updated_at: FieldSpec | None = None
     encrypted: tuple[FieldSpec, ...] = ()
     set_fields: tuple[FieldSpec, ...] = field(default=())
-    # Fields by the key ``model_dump(by_alias=True)`` gives them (their serialization alias).
-    by_dump_key: Mapping[str, FieldSpec] = field(default_factory=dict)
+    # Stored attribute names of every secondary-index key (sparse: never stored as NULL).
+    index_key_attributes: frozenset[str] = frozenset()
     compat: Compat = Compat.NATIVE
+    # Whether put/update store a write token (WRITE_TOKEN_ATTRIBUTE) that proves, after a lost
+    # answer, that our write was applied. ``__write_token__``; off by default for DYNAMORM models,
+    # whose items must hold exactly what a DynamORM writer would store.
+    marks_writes: bool = True
 
     @property
     def key_fields(self) -> tuple[FieldSpec, ...]:
@@ -320,11 +334,17 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         )
     if is_ttl:
         kind = ValueKind.NUMBER
+    adapter = json_adapter(info)
     if json_blob:
         if is_ttl or is_version or created or updated:
             raise ModelDeclarationError(
                 f"{owner}.{name}: JsonBlob cannot be combined with TTL, Version or timestamps"
             )
+        if adapter is not None:
+            raise ModelDeclarationError(
+                f"{owner}.{name}: JsonBlob and pydantic's Json[...] both store JSON text; use one"
+            )
+    if json_blob or adapter is not None:
         kind = ValueKind.STRING
     return FieldSpec(
         name=name,
@@ -332,7 +352,6 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         kind=kind,
         optional=optional,
         validation_key=alias or name,
-        dump_key=info.serialization_alias or info.alias or name,
         omit_empty=any(isinstance(m, OmitEmpty) for m in markers),
         is_ttl=is_ttl,
         is_version=is_version,
@@ -340,6 +359,8 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         is_updated_at=updated,
         encrypted=encrypted,
         json_blob=json_blob,
+        is_datetime=_is_time(annotation),
+        json_adapter=adapter,
     )
 
 
@@ -351,6 +372,33 @@ def _with_codec(owner: str, spec: FieldSpec, info: FieldInfo, compat: Compat) ->
 
     annotation, _ = _strip_optional(info.annotation)
     return replace(spec, codec=field_codec(owner, spec, annotation, compat))
+
+
+_JSON: type[Any] = Json
+
+
+def _holds_json(annotation: Any, metadata: list[Any]) -> bool:
+    if any(meta is _JSON or isinstance(meta, _JSON) for meta in metadata):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        return _holds_json(inner, extra)
+    if origin is Union or origin is types.UnionType:
+        return any(_holds_json(arg, []) for arg in typing.get_args(annotation))
+    return False
+
+
+def json_adapter(info: FieldInfo) -> Any:
+    """A TypeAdapter for a ``Json[...]`` field (stored as its JSON text), else ``None``."""
+    if not _holds_json(info.annotation, list(info.metadata)):
+        return None
+    from pydantic import TypeAdapter
+
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = typing.Annotated[annotation, *info.metadata]
+    return TypeAdapter(annotation)
 
 
 def _single(owner: str, label: str, specs: list[FieldSpec]) -> FieldSpec | None:
@@ -409,6 +457,11 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
             )
     attributes: dict[str, FieldSpec] = {}
     for spec in fields.values():
+        if spec.attribute == WRITE_TOKEN_ATTRIBUTE:
+            raise ModelDeclarationError(
+                f"{owner}.{spec.name}: the attribute {WRITE_TOKEN_ATTRIBUTE!r} holds asyncdynamo's "
+                "write token; give the field another Attr(...) name"
+            )
         if spec.attribute in attributes:
             raise ModelDeclarationError(
                 f"{owner}: fields {attributes[spec.attribute].name} and {spec.name} are both "
@@ -431,9 +484,24 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
         updated_at=_single(owner, "UpdatedAt", [s for s in fields.values() if s.is_updated_at]),
         encrypted=encrypted,
         set_fields=tuple(s for s in fields.values() if s.kind is ValueKind.SET),
-        by_dump_key=types.MappingProxyType({s.dump_key: s for s in fields.values()}),
+        index_key_attributes=frozenset(
+            key.attribute
+            for index in indexes
+            for key in (index.partition, index.sort)
+            if key is not None
+        ),
         compat=compat,
+        marks_writes=_write_token_of(model, compat),
     )
+
+
+def _write_token_of(model: type[Any], compat: Compat) -> bool:
+    value = getattr(model, "__write_token__", compat is Compat.NATIVE)
+    if not isinstance(value, bool):
+        raise ModelDeclarationError(
+            f"{model.__name__}.__write_token__ must be True or False, got {value!r}"
+        )
+    return value
 
 
 def _compat_of(model: type[Any]) -> Compat:

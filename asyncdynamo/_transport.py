@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Protocol, runtime_checkable
 
-__all__ = ["Transport"]
+__all__ = ["Transport", "repeatable"]
 
 
 @runtime_checkable
@@ -18,7 +18,9 @@ class Transport(Protocol):
 
     A transport raises only asyncdynamo errors: service errors translated through
     :func:`asyncdynamo.error_from_service`, and :class:`TransportError` subclasses for
-    connection failures and timeouts. It never retries: the client's retry policy does.
+    connection failures and timeouts, whose ``request_sent`` is ``False`` only when no byte
+    of the request can have reached the service. It never retries: the client's retry policy
+    does.
     """
 
     async def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
@@ -28,3 +30,19 @@ class Transport(Protocol):
     async def aclose(self) -> None:
         """Release connections; the transport cannot be used afterwards."""
         ...
+
+
+# Writes whose second application could differ from the first: a lost answer makes their outcome
+# unknown. Other operations read, or are idempotent by construction (a transaction's
+# ClientRequestToken; BatchWriteItem's puts and deletes replace or remove whole items).
+_UNREPEATABLE = frozenset({"PutItem", "UpdateItem", "DeleteItem", "ExecuteStatement"})
+_TOKEN_GUARDED = frozenset({"TransactWriteItems", "ExecuteTransaction"})
+
+
+def repeatable(operation: str, params: Mapping[str, Any]) -> bool:
+    """Whether sending ``operation`` again after a lost answer cannot apply it twice."""
+    if operation in _UNREPEATABLE:
+        return False
+    if operation in _TOKEN_GUARDED:
+        return bool(params.get("ClientRequestToken"))
+    return operation != "BatchExecuteStatement"

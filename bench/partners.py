@@ -78,7 +78,11 @@ def _partners(count: int) -> list[PartnerConfig]:
 
 def _config(url: str, transport: TransportKind) -> Config:
     return Config(
-        region=REGION, endpoint_url=url, credentials=BASE_CREDENTIALS, transport=transport
+        region=REGION,
+        endpoint_url=url,
+        sts_endpoint_url=url,
+        credentials=BASE_CREDENTIALS,
+        transport=transport,
     )
 
 

@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 __all__ = ["run"]
 
@@ -214,6 +215,14 @@ def _free_port() -> int:
 @contextmanager
 def moto_process(timeout: float = 60.0) -> Iterator[str]:
     """Runs moto's server in its own process on 127.0.0.1; yields its URL."""
+    with moto_server(timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def moto_server(timeout: float = 60.0) -> Iterator[tuple[str, int]]:
+    """Runs moto's server in its own process on 127.0.0.1; yields its URL and process id (to
+    read its CPU time)."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -233,7 +242,7 @@ def moto_process(timeout: float = 60.0) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("moto server did not start in time") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
         try:
@@ -262,6 +271,12 @@ async def _seed(url: str) -> None:
 
 
 def _run_script(source: str, args: Sequence[str]) -> float:
+    value: float = run_child(source, args)["value"]
+    return value
+
+
+def run_child(source: str, args: Sequence[str]) -> dict[str, Any]:
+    """Run ``source`` in a fresh measured child process; its last stdout line, as JSON."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
         handle.write(source)
     try:
@@ -276,8 +291,8 @@ def _run_script(source: str, args: Sequence[str]) -> float:
         os.unlink(handle.name)
     if completed.returncode != 0:
         raise RuntimeError(f"benchmark script failed:\n{completed.stderr[-2000:]}")
-    value: float = json.loads(completed.stdout.strip().splitlines()[-1])["value"]
-    return value
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _median_of(source: str, args: Sequence[str], repeats: int) -> float:

@@ -13,13 +13,16 @@ Where DynamORM's rules (the DMS spec) differ from asyncdynamo's, for one top-lev
 
 from __future__ import annotations
 
+import enum
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from .._codec import AttributeValue, deserialize, serialize
+from pydantic import BaseModel
+
+from .._codec import AttributeValue, deserialize, model_values, serialize
 from .._compat import Compat
 from .._errors import ItemDecodeError, SerializationError
 from .._spec import FieldSpec, ValueKind
@@ -54,9 +57,17 @@ def is_empty(value: Any) -> bool:
 
 
 def _with_times(value: Any) -> Any:
-    """``value`` with every nested datetime replaced by its DMS text."""
+    """``value`` with every nested datetime replaced by its DMS text.
+
+    Nested models become the field values they hold (as the default codec stores them) and
+    enum members their values, so the datetimes inside them are found too.
+    """
     if isinstance(value, datetime):
         return format_time(value)
+    if isinstance(value, BaseModel):
+        return _with_times(model_values(value))
+    if isinstance(value, enum.Enum):
+        return _with_times(value.value)
     if isinstance(value, dict):
         return {key: _with_times(item) for key, item in value.items()}
     if isinstance(value, list | tuple):

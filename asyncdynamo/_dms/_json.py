@@ -19,6 +19,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from .._codec import model_values
 from .._errors import SerializationError
 from ._time import format_time
 
@@ -61,7 +62,7 @@ def _write(value: Any, out: list[str]) -> None:
     elif isinstance(value, datetime):
         out.append(_string(format_time(value)))
     elif isinstance(value, BaseModel):
-        _write(value.model_dump(mode="python", by_alias=True), out)
+        _write(model_values(value), out)  # the values it holds, keyed as pydantic reads them
     elif isinstance(value, Mapping):
         out.append("{")
         for position, key in enumerate(sorted(value, key=_key_text)):

@@ -10,9 +10,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from .._errors import DecryptionFailedError
 from ._format import NONCE_BYTES
 
-__all__ = ["Cipher", "new_cipher", "new_nonce", "open_sealed", "seal"]
-
-Cipher = AESGCM
+__all__ = ["new_cipher", "new_nonce", "open_sealed", "seal"]
 
 
 def new_cipher(key: bytes) -> AESGCM:

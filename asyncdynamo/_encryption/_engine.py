@@ -13,7 +13,7 @@ from .._errors import AsyncDynamoError, DecryptionFailedError, EncryptionNotConf
 from .._spec import FieldSpec, TableSpec
 from . import _aead
 from ._cache import DataKey, KeyCache
-from ._format import Envelope, binding, header
+from ._format import Envelope, binding, header, key_binding
 from ._kms import decrypt_data_key, encryption_context, generate_data_key
 from ._plaintext import decode_value, encode_value
 from ._policy import DataKeyCachePolicy
@@ -105,10 +105,11 @@ class FieldEncryption:
         attribute: str,
         key: Mapping[str, AttributeValue],
         value: AttributeValue,
+        key_part: bytes | None = None,
     ) -> AttributeValue:
         """The stored ``{"B": envelope}`` of one value (see ``_format`` for the layout)."""
         nonce = _aead.new_nonce()
-        aad = data_key.header + binding(table, attribute, key)
+        aad = data_key.header + binding(table, attribute, key, key_part)
         sealed = _aead.seal(data_key.cipher, nonce, encode_value(value), aad)
         return {"B": data_key.header + nonce + sealed}
 
@@ -127,12 +128,13 @@ class FieldEncryption:
 
             return await seal_dynamorm_values(self, kms, key_id, table, values)
         sealed: dict[str, AttributeValue] = {}
+        key_part = key_binding(key)
         for attribute, value in values.items():
             if "NULL" in value:
                 sealed[attribute] = value
                 continue
             data_key = await self.sealing_key(kms, key_id, table, attribute)
-            sealed[attribute] = self.seal_with(data_key, table, attribute, key, value)
+            sealed[attribute] = self.seal_with(data_key, table, attribute, key, value, key_part)
         return sealed
 
     async def seal_item(
@@ -184,11 +186,15 @@ class FieldEncryption:
         if missing:
             keys.update(await self._load_opening_keys(kms, table, missing))
         out = [dict(item) for item in items]
+        key_parts: dict[int, bytes] = {}
         for index, field, envelope in found:
             cache_key = (envelope.encrypted_key, envelope.key_arn, table, field.attribute)
             data_key = keys[cache_key]
             item = out[index]
-            aad = envelope.header + binding(table, field.attribute, primary_key(spec, item))
+            key_part = key_parts.get(index)
+            if key_part is None:
+                key_part = key_parts[index] = key_binding(primary_key(spec, item))
+            aad = envelope.header + binding(table, field.attribute, {}, key_part)
             plaintext = _aead.open_sealed(data_key.cipher, envelope.nonce, envelope.ciphertext, aad)
             item[field.attribute] = decode_value(plaintext)
         return out

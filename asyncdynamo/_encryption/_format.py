@@ -35,7 +35,15 @@ from decimal import Decimal, InvalidOperation
 from .._codec import AttributeValue
 from .._errors import DecryptionFailedError
 
-__all__ = ["FORMAT_VERSION", "NONCE_BYTES", "TAG_BYTES", "Envelope", "binding", "header"]
+__all__ = [
+    "FORMAT_VERSION",
+    "NONCE_BYTES",
+    "TAG_BYTES",
+    "Envelope",
+    "binding",
+    "header",
+    "key_binding",
+]
 
 FORMAT_VERSION = 1
 NONCE_BYTES = 12
@@ -122,10 +130,22 @@ def _key_value(tag: str, raw: object) -> bytes:
     return tag.encode() + _U32.pack(len(data)) + data
 
 
-def binding(table: str, attribute: str, key: Mapping[str, AttributeValue]) -> bytes:
-    """What a value is bound to: its table, attribute and the item's primary key."""
-    parts = [_text(table), _text(attribute), bytes((len(key),))]
+def key_binding(key: Mapping[str, AttributeValue]) -> bytes:
+    """The primary-key part of :func:`binding` (the same for every attribute of an item)."""
+    parts = [bytes((len(key),))]
     for name in sorted(key):
         ((tag, raw),) = key[name].items()
         parts.append(_text(name) + _key_value(tag, raw))
     return b"".join(parts)
+
+
+def binding(
+    table: str, attribute: str, key: Mapping[str, AttributeValue], key_part: bytes | None = None
+) -> bytes:
+    """What a value is bound to: its table, attribute and the item's primary key.
+
+    ``key_part`` is ``key_binding(key)`` when the caller already has it.
+    """
+    if key_part is None:
+        key_part = key_binding(key)
+    return _text(table) + _text(attribute) + key_part

@@ -11,9 +11,14 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from .._client import Client
-from .._codec import AttributeValue
-from .._errors import ConditionalCheckFailedError, ItemTooLargeError
-from .._item import check_size
+from .._codec import AttributeValue, deserialize
+from .._errors import (
+    ConditionalCheckFailedError,
+    ItemNotFoundError,
+    ItemTooLargeError,
+    UsageError,
+)
+from .._item import check_size, from_item
 from .._ops import PreparedWrite, WriteKind
 from .._spec import TableSpec
 from ._engine import FieldEncryption, kms_key_id
@@ -42,12 +47,13 @@ def _kms_client(db: DB) -> Client:
     state = db._crypto_state
     client = state.get(_KMS)
     if client is None:
+        if db._closed:
+            raise UsageError("this DB is closed")
         from .._db import create_transport
 
-        # KMS has its own endpoint setting: the DynamoDB endpoint_url (a local test server,
-        # a VPC endpoint) is never where KMS calls, with the account's credentials, should go.
-        config = replace(db.config, endpoint_url=db.config.kms_endpoint_url)
-        client = Client(create_transport(config, service="kms"), config.retry)
+        # The transport takes KMS's own endpoint setting (Config.kms_endpoint_url), never the
+        # DynamoDB endpoint_url: a local test server or VPC endpoint is not where KMS calls go.
+        client = Client(create_transport(db.config, service="kms"), db.config.retry)
         state[_KMS] = client
     assert isinstance(client, Client)
     deadline = getattr(db, "deadline", None)  # a LambdaDB deadline view bounds KMS calls too
@@ -58,12 +64,13 @@ def _kms_client(db: DB) -> Client:
     return client
 
 
-async def close_encryption(state: dict[str, Any]) -> None:
+async def close_encryption(state: dict[Any, Any]) -> None:
     """Drop the cached data keys and close the KMS client of a DB."""
     engine = state.pop(_ENGINE, None)
     if isinstance(engine, FieldEncryption):
         engine.clear()
     client = state.pop(_KMS, None)
+    state.clear()  # the per-model FieldCrypto entries hold the engine and client too
     if isinstance(client, Client):
         await client.aclose()
 
@@ -128,11 +135,15 @@ def field_crypto(db: DB, spec: TableSpec, table: str) -> FieldCrypto:
     """
     engine = _engine(db)
     kms_key_id(spec, engine.default_key_id)  # fail closed before anything is sent
-    return FieldCrypto(engine, _kms_client(db), spec, table)
+    client = _kms_client(db)
+    crypto = FieldCrypto(engine, client, spec, table)
+    if client is db._crypto_state.get(_KMS):  # not bound to a deadline: reusable
+        db._crypto_state[(spec.model, table)] = crypto
+    return crypto
 
 
-async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue]) -> Any:
-    """Re-seal one item's encrypted values under the current key; the opened item, or ``None``.
+async def reencrypt(db: DB, spec: TableSpec, table: str, key: dict[str, AttributeValue]) -> Any:
+    """Re-seal one item's encrypted values under the current key; the item as a model.
 
     Each attempt reads the item (consistently), opens its values (so they are known to be
     intact), seals them again and writes them with a condition that each stored value is still
@@ -140,13 +151,19 @@ async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue])
     the current key anyway) and the item is read again. Nothing else in the item changes; the
     version and timestamps are not bumped (the plaintext is the same).
     """
-    spec, table = crypto.spec, crypto.table
+    crypto = db._crypto(spec, table)
+    if crypto is None:
+        raise UsageError(f"{spec.model.__name__} has no Encrypted fields to re-encrypt")
     failure: ConditionalCheckFailedError | None = None
     for _ in range(_REENCRYPT_ATTEMPTS):
         read = {"TableName": table, "Key": key, "ConsistentRead": True}
         raw = (await db.client.call("GetItem", read)).get("Item")
         if not raw:
-            return None
+            raise ItemNotFoundError(
+                f"no {spec.model.__name__} to re-encrypt under that key",
+                model=spec.model.__name__,
+                key={f.name: deserialize(key[f.attribute]) for f in spec.key_fields},
+            )
         opened = await crypto.open_item(raw)
         plain = {
             f.attribute: opened[f.attribute]
@@ -154,7 +171,7 @@ async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue])
             if f.attribute in opened and "NULL" not in opened[f.attribute]
         }
         if not plain:
-            return opened
+            return from_item(spec, opened)
         sealed = await crypto.engine.seal_values(crypto.kms, spec, table, key, plain)
         names: dict[str, str] = {}
         values: dict[str, AttributeValue] = {}
@@ -181,6 +198,6 @@ async def reencrypt(db: DB, crypto: FieldCrypto, key: dict[str, AttributeValue])
         except ConditionalCheckFailedError as exc:
             failure = exc
             continue
-        return await crypto.open_item(response["Attributes"])
+        return from_item(spec, await crypto.open_item(response["Attributes"]))
     assert failure is not None
     raise failure

@@ -28,12 +28,34 @@ def encryption_context(table: str, attribute: str) -> dict[str, str]:
     return {_TABLE: table, _ATTRIBUTE: attribute}
 
 
-def _unavailable(operation: str, exc: AsyncDynamoError) -> KMSUnavailableError:
-    return KMSUnavailableError(
-        f"KMS {operation} failed ({type(exc).__name__}); nothing was written or returned, "
-        "retry the operation",
-        operation=operation,
-    )
+# Decrypt refusals that mean "this stored value cannot be opened": a damaged key ARN or data key,
+# one moved to another attribute or table (the encryption context differs), or a key this role
+# may not use (a damaged account id; a value sealed elsewhere).
+_REFUSED = (DecryptionFailedError, ResourceNotFoundError, ServiceValidationError, AccessDeniedError)
+
+
+async def _call(kms: Client, operation: str, params: dict[str, Any]) -> dict[str, Any]:
+    """One KMS call; after the client's retries, a retryable failure is KMSUnavailableError."""
+    try:
+        return await kms.call(operation, params)
+    except DeadlineExceededError:
+        raise
+    except AsyncDynamoError as exc:
+        if exc.retryable:
+            raise KMSUnavailableError(
+                f"KMS {operation} failed ({type(exc).__name__}); nothing was written or "
+                "returned, retry the operation",
+                operation=operation,
+            ) from exc
+        if operation == "Decrypt" and isinstance(exc, _REFUSED):
+            raise DecryptionFailedError(
+                f"KMS would not decrypt the data key of an encrypted value ({type(exc).__name__}):"
+                " it was changed, copied from another attribute or table, or sealed under a key "
+                "this role may not use",
+                code=exc.code if isinstance(exc, ServiceError) else "",
+                operation=operation,
+            ) from exc
+        raise
 
 
 async def generate_data_key(
@@ -43,48 +65,16 @@ async def generate_data_key(
     params: dict[str, Any] = {"KeyId": key_id, "KeySpec": "AES_256"}
     if context:  # DynamORM's data keys have none (asyncdynamo._dms)
         params["EncryptionContext"] = dict(context)
-    try:
-        response = await kms.call("GenerateDataKey", params)
-    except DeadlineExceededError:
-        raise
-    except AsyncDynamoError as exc:
-        if exc.retryable:
-            raise _unavailable("GenerateDataKey", exc) from exc
-        raise
+    response = await _call(kms, "GenerateDataKey", params)
     return bytes(response["Plaintext"]), bytes(response["CiphertextBlob"]), str(response["KeyId"])
 
 
 async def decrypt_data_key(
     kms: Client, encrypted_key: bytes, key_arn: str, context: Mapping[str, str]
 ) -> bytes:
-    """The plaintext of a stored data key, decrypted under the key ARN it names."""
+    """The plaintext of a stored data key, decrypted under the key ARN it names (pinned)."""
     params: dict[str, Any] = {"CiphertextBlob": encrypted_key, "KeyId": key_arn}
     if context:  # DynamORM's data keys have none (asyncdynamo._dms)
         params["EncryptionContext"] = dict(context)
-    try:
-        response = await kms.call("Decrypt", params)
-    except DeadlineExceededError:
-        raise
-    except AsyncDynamoError as exc:
-        if exc.retryable:
-            raise _unavailable("Decrypt", exc) from exc
-        refused = (
-            DecryptionFailedError,
-            ResourceNotFoundError,
-            ServiceValidationError,
-            AccessDeniedError,
-        )
-        if isinstance(exc, refused):
-            # A damaged key ARN or data key in the stored value, one moved to another attribute
-            # or table (the encryption context differs), or a key this role may not use (a
-            # damaged account id; a value sealed elsewhere): the value cannot be opened. The
-            # KMS error stays the cause and its code is kept.
-            raise DecryptionFailedError(
-                f"KMS would not decrypt the data key of an encrypted value ({type(exc).__name__}):"
-                " it was changed, copied from another attribute or table, or sealed under a key "
-                "this role may not use",
-                code=exc.code if isinstance(exc, ServiceError) else "",
-                operation="Decrypt",
-            ) from exc
-        raise
+    response = await _call(kms, "Decrypt", params)
     return bytes(response["Plaintext"])

@@ -32,14 +32,24 @@ USABLE_UNTIL = 60.0
 _BOTOCORE_REFREEZE = 5 * 60.0
 
 _ECS_HOST = "http://169.254.170.2"
-# Plain-http full URIs are only trusted on the link-local container hosts and loopback.
+# Plain-http full URIs (the token travels in clear) are only trusted on the documented container
+# hosts (ECS, EKS Pod Identity over IPv4 and IPv6) and on loopback, as botocore decides: an IP
+# literal in 127.0.0.0/8 or ::1, or the name localhost. A *name* such as 127.evil.example is not
+# loopback. https is trusted for any host (the certificate is verified).
 _TRUSTED_HTTP_HOSTS = frozenset({"169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"})
 
 _Source = Callable[[], Awaitable[tuple[Credentials, float]]]
 
 
 def _is_trusted_http_host(host: str) -> bool:
-    return host in _TRUSTED_HTTP_HOSTS or host.startswith("127.") or host == "::1"
+    if host in _TRUSTED_HTTP_HOSTS:
+        return True
+    import ipaddress  # only reached when container credentials are fetched over http
+
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:  # a host name, not an IP literal
+        return False
 
 
 def _request_target(url: str) -> str:
@@ -99,7 +109,7 @@ async def fetch_container_credentials(
         read_timeout=read_timeout,
     )
     try:
-        response = await pool.request("GET", _request_target(url), headers, b"")
+        response = await pool.request("GET", _request_target(url), headers, b"", repeatable=True)
     finally:
         await pool.aclose()
     if 400 <= response.status < 500:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from asyncdynamo._errors import ConfigurationError
 
-__all__ = ["Endpoint", "resolve_endpoint"]
+__all__ = ["Endpoint", "regional_url", "resolve_endpoint"]
 
 _REGION_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-")
 # Partition by region prefix; everything else is the commercial ``aws`` partition.
@@ -104,6 +104,15 @@ def resolve_endpoint(service: str, region: str, endpoint_url: str | None = None)
     """
     if endpoint_url:
         return parse_url(endpoint_url)
+    return parse_url(regional_url(service, region))
+
+
+def regional_url(service: str, region: str) -> str:
+    """``https://<service>.<region>.<partition's DNS suffix>`` (STS's regional endpoint too).
+
+    Raises:
+        ConfigurationError: the region is not a region name.
+    """
     if not _is_region_name(region):
         raise ConfigurationError(f"{region!r} is not an AWS region name (like 'eu-west-1')")
-    return parse_url(f"https://{service}.{region}.{_dns_suffix(region)}")
+    return f"https://{service}.{region}.{_dns_suffix(region)}"

@@ -2,18 +2,31 @@
 
 Only what talking to AWS JSON/query endpoints needs: requests with a complete body, responses
 framed by ``Content-Length``, chunked encoding or connection close. Every failure surfaces as a
-:class:`~asyncdynamo.TransportError` subclass; nothing is retried here except one case: a pooled
-keep-alive connection that the server had already closed (EOF or reset before any response byte)
-is replaced by a fresh one and the request re-sent once, since the server never saw it.
+:class:`~asyncdynamo.TransportError` subclass whose ``request_sent`` says whether any byte of the
+request left: failures to connect (refused, DNS, TLS handshake, connect timeout) and a pooled
+connection whose socket refused the very first write are *not sent*; anything later is *possibly
+applied*. Nothing is retried here except a request that was certainly not sent on a pooled
+connection, which is sent again on a fresh one; and, only for requests the caller marks
+``repeatable``, a pooled connection closed before any response byte arrived. That case is the
+keep-alive race (the server closed the idle connection as the request went out), but seen from
+here it is indistinguishable from a server that processed the request and then lost the
+connection, so a write is never re-sent on that guess.
 """
 
 from __future__ import annotations
 
 import asyncio
+import select
+from collections import deque
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from asyncdynamo._errors import ConfigurationError, ConnectionFailedError, RequestTimeoutError
+from asyncdynamo._errors import (
+    CertificateVerificationError,
+    ConfigurationError,
+    ConnectionFailedError,
+    RequestTimeoutError,
+)
 
 if TYPE_CHECKING:  # ``ssl`` is only needed (and contexts only built) for https endpoints
     import ssl
@@ -65,7 +78,11 @@ class Response:
 
 
 class _StaleConnectionError(Exception):
-    """A reused connection failed before the response started; safe to send again."""
+    """A reused connection failed before the response started (the request may have been read)."""
+
+
+class _NotSentError(Exception):
+    """The connection failed before any byte of the request was handed to the network."""
 
 
 class _ProtocolError(Exception):
@@ -101,6 +118,56 @@ class _CountingReader(asyncio.StreamReader):
         return data
 
 
+class _Slots:
+    """At most ``size`` holders; a caller that finds a slot free takes it, even ahead of waiters.
+
+    ``asyncio.Semaphore`` (since Python 3.11.1) hands every released slot to the longest waiter.
+    For the common read-then-write sequence that is the wrong order: a task whose read just
+    finished queues its write behind every request that arrived meanwhile, so with 50 writers on
+    one item and 10 connections each write waited for ~40 others and most of them failed their
+    version check (N writers on one connection: N*(N-1)/2 conflicts, every writer losing to
+    every other). Like aiohttp's connector (the aiobotocore transport), a release wakes the
+    longest waiter, but a task that asks before it runs (typically the releasing task, going on
+    to its next request) gets the slot; the woken waiter then waits again at the head.
+    """
+
+    __slots__ = ("_free", "_waiters")
+
+    def __init__(self, size: int) -> None:
+        self._free = size
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    async def acquire(self) -> None:
+        first = True
+        while self._free <= 0:
+            waiter = asyncio.get_running_loop().create_future()
+            if first:
+                self._waiters.append(waiter)
+            else:
+                self._waiters.appendleft(waiter)  # lost the race once: keep its turn
+            first = False
+            try:
+                await waiter
+            except asyncio.CancelledError:
+                if waiter.done() and not waiter.cancelled():
+                    self._wake_next()  # woken but cancelled: pass the wake-up on
+                elif waiter in self._waiters:
+                    self._waiters.remove(waiter)
+                raise
+        self._free -= 1
+
+    def release(self) -> None:
+        self._free += 1
+        self._wake_next()
+
+    def _wake_next(self) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(None)
+                return
+
+
 class _Connection:
     __slots__ = ("reader", "writer")
 
@@ -113,12 +180,25 @@ class _Connection:
         # A server that closed an idle connection has (usually) delivered the EOF by now; bytes
         # nobody asked for mean the peer and we disagree about where a response ends.
         reader = self.reader
-        return not (
+        if (
             reader.at_eof()
             or self.writer.is_closing()
             or reader.exception() is not None
             or reader.received != reader.consumed
-        )
+        ):
+            return False
+        # The loop may not have read a FIN or RST that already arrived (after a Lambda thaw, or
+        # a server that closed just after answering): an idle connection must have nothing to
+        # read, so a readable socket is one the server is done with. A write sent on it could
+        # not be re-sent safely once it failed.
+        sock = self.writer.get_extra_info("socket")
+        if sock is None:
+            return True
+        try:
+            readable, _, _ = select.select([sock.fileno()], [], [], 0)
+        except (OSError, ValueError):
+            return False
+        return not readable
 
     def close(self) -> None:
         self.writer.close()
@@ -129,12 +209,28 @@ def _is_decimal(text: str) -> bool:
     return text.isascii() and text.isdigit()
 
 
+_VERSIONS = frozenset({"HTTP/1.0", "HTTP/1.1"})
+
+
+def _parse_status_line(line: str) -> tuple[str, int]:
+    # status-line = HTTP-version SP 3DIGIT SP [reason-phrase] (RFC 9112 4). Exactly three
+    # digits: "HTTP/1.1 2000" is not a 200. A missing reason (and its SP) is tolerated.
+    version, _, rest = line.partition(" ")
+    code, space, _ = rest.partition(" ")
+    if (
+        version not in _VERSIONS
+        or len(code) != 3
+        or not _is_decimal(code)
+        or not 100 <= int(code) <= 599
+        or (not space and rest != code)
+    ):
+        raise _ProtocolError(f"malformed status line {line[:80]!r}")
+    return version, int(code)
+
+
 def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     lines = head[:-4].decode("latin-1").split("\r\n")
-    version, _, rest = lines[0].partition(" ")
-    code = rest[:3]
-    if not version.startswith("HTTP/1.") or not _is_decimal(code):
-        raise _ProtocolError(f"malformed status line {lines[0][:80]!r}")
+    version, code = _parse_status_line(lines[0])
     headers: dict[str, str] = {}
     name = ""
     for line in lines[1:]:
@@ -152,7 +248,21 @@ def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
     connection = headers.get("connection", "").lower()
     # HTTP/1.1 keeps connections open unless told otherwise; HTTP/1.0 only when asked.
     keep_alive = "keep-alive" in connection if version == "HTTP/1.0" else "close" not in connection
-    return int(code), headers, keep_alive
+    return code, headers, keep_alive
+
+
+def _is_latin1(text: str) -> bool:
+    try:
+        text.encode("latin-1")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _is_certificate_failure(exc: OSError) -> bool:
+    import ssl  # already loaded: a TLS connection was being made
+
+    return isinstance(exc, ssl.SSLCertVerificationError)
 
 
 _HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
@@ -213,14 +323,25 @@ class ConnectionPool:
         self._connect_timeout = connect_timeout
         self._read_timeout = read_timeout
         self._max_header_bytes = max_header_bytes
-        self._slots = asyncio.Semaphore(max_connections)
+        self._slots = _Slots(max_connections)
         self._idle: list[_Connection] = []
         self._closed = False
 
     async def request(
-        self, method: str, path: str, headers: Mapping[str, str], body: bytes
+        self,
+        method: str,
+        path: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        *,
+        repeatable: bool = False,
     ) -> Response:
         """Send one request and read its whole response.
+
+        Args:
+            repeatable: sending the request twice does no harm (a read, an idempotent call):
+                then a pooled connection that closes before answering is retried once on a
+                fresh connection. Otherwise that failure is raised with ``request_sent=True``.
 
         Raises:
             ConnectionFailedError: connecting, sending or reading failed, or the response was
@@ -228,7 +349,7 @@ class ConnectionPool:
             RequestTimeoutError: the response was not complete within ``read_timeout``.
         """
         if self._closed:
-            raise ConnectionFailedError("the connection pool is closed")
+            raise ConnectionFailedError("the connection pool is closed", request_sent=False)
         lines = [f"{method} {path} HTTP/1.1\r\n"]
         lines.extend(f"{name}: {value}\r\n" for name, value in headers.items())
         lines.append(f"Content-Length: {len(body)}\r\n\r\n")
@@ -238,22 +359,32 @@ class ConnectionPool:
             # A newline inside a value (say, a session token pasted with one) would split the
             # request into two; refuse it rather than send something else than was signed.
             raise ConfigurationError("an HTTP header value contains a line break")
-        data = head.encode("latin-1") + body
-        async with self._slots:
+        try:
+            data = head.encode("latin-1") + body
+        except UnicodeEncodeError as exc:
+            # Named, never shown: the value may be a token. Nothing was sent.
+            name = next((n for n, v in headers.items() if not _is_latin1(f"{n}{v}")), "a header")
+            raise ConfigurationError(
+                f"HTTP header {name!r} has a character outside Latin-1 and cannot be sent"
+            ) from exc
+        await self._slots.acquire()
+        try:
             while self._idle:
                 conn = self._idle.pop()
                 if not conn.usable:
                     conn.close()
                     continue
                 try:
-                    return await self._exchange(conn, method, data, reused=True)
-                except _StaleConnectionError:
+                    return await self._exchange(conn, method, data, repeatable=repeatable)
+                except (_NotSentError, _StaleConnectionError):
                     break  # the server closed it while idle: once more on a new connection
             conn = await self._connect()
             try:
-                return await self._exchange(conn, method, data, reused=False)
-            except _StaleConnectionError as exc:  # not raised for fresh connections
-                raise ConnectionFailedError(str(exc)) from exc
+                return await self._exchange(conn, method, data, repeatable=False)
+            except _NotSentError as exc:
+                raise ConnectionFailedError(str(exc), request_sent=False) from exc
+        finally:
+            self._slots.release()
 
     async def _connect(self) -> _Connection:
         ssl_context: Any = None
@@ -272,30 +403,45 @@ class ConnectionPool:
         except TimeoutError as exc:
             # A timeout is a timeout, as in the aiobotocore transport (ConnectTimeoutError).
             raise RequestTimeoutError(
-                f"connecting to {self._host}:{self._port} timed out after {self._connect_timeout}s"
+                f"connecting to {self._host}:{self._port} timed out after {self._connect_timeout}s",
+                request_sent=False,
             ) from exc
         except OSError as exc:
+            if self._tls and _is_certificate_failure(exc):
+                # Not retryable: every attempt meets the same certificate.
+                raise CertificateVerificationError(
+                    f"the TLS certificate of {self._host}:{self._port} is not trusted: {exc}",
+                    request_sent=False,
+                ) from exc
             raise ConnectionFailedError(
-                f"cannot connect to {self._host}:{self._port}: {exc}"
+                f"cannot connect to {self._host}:{self._port}: {exc}", request_sent=False
             ) from exc
         return _Connection(reader, writer)
 
     async def _exchange(
-        self, conn: _Connection, method: str, data: bytes, *, reused: bool
+        self, conn: _Connection, method: str, data: bytes, *, repeatable: bool
     ) -> Response:
+        """One request on ``conn``; ``repeatable`` only for a reused (pooled) connection."""
         reader = conn.reader
+        writer = conn.writer
         received_before = reader.received
         reusable = False  # set only once the whole response is read
         try:
             async with asyncio.timeout(self._read_timeout):
+                if not writer.is_closing():
+                    writer.write(data)
+                if writer.is_closing():
+                    # A plain socket transport tries the send at once and, when the socket
+                    # refuses it (EPIPE, ECONNRESET), closes itself before accepting a byte.
+                    # (A TLS transport buffers first, so its failures count as sent below.)
+                    raise _NotSentError("the connection failed before the request was written")
                 try:
-                    conn.writer.write(data)
-                    await conn.writer.drain()
+                    await writer.drain()
                     head = await reader.readuntil(b"\r\n\r\n")
                 except (asyncio.IncompleteReadError, ConnectionError) as exc:
-                    # EOF, reset, aborted, broken pipe. Sending again is only safe when the server
-                    # certainly never answered: a reused connection and not one byte back.
-                    if reused and reader.received == received_before:
+                    # EOF, reset, aborted, broken pipe after the request went out. The server
+                    # may have processed it: only a repeatable request is sent again.
+                    if repeatable and reader.received == received_before:
                         raise _StaleConnectionError(
                             f"connection lost before responding: {exc!r}"
                         ) from exc
@@ -336,9 +482,15 @@ class ConnectionPool:
         """The body, and whether the connection can carry another request afterwards."""
         if method == "HEAD" or status in (204, 304):  # no body, whatever the headers say
             return b"", True
-        if "chunked" in headers.get("transfer-encoding", "").lower():
-            return await _read_chunked(reader), True
         length = headers.get("content-length")
+        encoding = headers.get("transfer-encoding")
+        if encoding is not None and length is not None:
+            # Two framings: the peer (or a proxy on the way) and we may disagree on where the
+            # body ends, the classic response-splitting setup (RFC 9112 6.3). Fail the response;
+            # the connection is closed, never reused.
+            raise _ProtocolError("response has both Transfer-Encoding and Content-Length")
+        if encoding is not None and "chunked" in encoding.lower():
+            return await _read_chunked(reader), True
         if length is not None:
             if not _is_decimal(length):
                 raise _ProtocolError(f"invalid Content-Length {length[:20]!r}")

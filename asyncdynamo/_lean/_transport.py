@@ -13,6 +13,7 @@ from asyncdynamo._lean._endpoints import resolve_endpoint
 from asyncdynamo._lean._http import ConnectionPool
 from asyncdynamo._lean._protocols import SERVICES, protocol_for
 from asyncdynamo._lean._sigv4 import SigV4Signer
+from asyncdynamo._transport import repeatable
 
 __all__ = ["LeanTransport"]
 
@@ -24,13 +25,16 @@ class LeanTransport:
 
     It imports no AWS SDK (botocore only as the last credential source), keeps a keep-alive
     connection pool per transport, and signs with a cached SigV4 key. It never retries: the
-    client's retry policy does; the one exception is re-sending once on a fresh connection when a
-    pooled connection turns out to have been closed by the server.
+    client's retry policy does. The one exception is re-sending once on a fresh connection when a
+    pooled connection turns out to have been closed by the server: always when the socket
+    refused the request's first byte, and for repeatable operations (not single-item writes)
+    when it closed before answering.
 
     ``Config.client_options`` are aiobotocore ``AioConfig`` options and are not used here.
 
     Args:
-        config: region, endpoint override, credentials, pool size and timeouts.
+        config: region, the service's endpoint override (:meth:`Config.endpoint_url_for`),
+            credentials, pool size and timeouts.
         service: ``"dynamodb"`` (default), ``"kms"`` or ``"sts"``.
 
     Raises:
@@ -50,7 +54,7 @@ class LeanTransport:
             )
         self.service = service
         self._protocol = protocol_for(service)
-        endpoint = resolve_endpoint(service, config.region, config.endpoint_url)
+        endpoint = resolve_endpoint(service, config.region, config.endpoint_url_for(service))
         self._host_header = endpoint.host_header
         self._path = endpoint.path
         self._signer = SigV4Signer(config.region, service)
@@ -98,7 +102,9 @@ class LeanTransport:
         headers["Host"] = self._host_header
         headers["User-Agent"] = _USER_AGENT
         headers["Accept-Encoding"] = "identity"  # the CRC32 covers the body as sent
-        response = await self._pool.request("POST", self._path, headers, body)
+        response = await self._pool.request(
+            "POST", self._path, headers, body, repeatable=repeatable(operation, params)
+        )
         return self._protocol.decode(operation, response)
 
     async def aclose(self) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from dataclasses import replace
@@ -13,6 +14,7 @@ from pydantic import SecretStr
 
 from asyncdynamo import (
     DB,
+    BatchDeadlineExceededError,
     Config,
     DecryptionFailedError,
     EncryptionNotConfiguredError,
@@ -20,9 +22,9 @@ from asyncdynamo import (
     RetryPolicy,
     Update,
     attr,
-    create_transport,
+    deadline_scope,
 )
-from asyncdynamo.testing import Endpoint
+from asyncdynamo.testing import Endpoint, FaultProxy, Stall, create_kms_key
 from tests.encryption_models import Card, OtherCard, Vault, full_vault
 
 pytestmark = pytest.mark.integration
@@ -33,22 +35,7 @@ MakeTables = Callable[..., Awaitable[list[str]]]
 @pytest.fixture
 def moto_only(dynamo_endpoint: Endpoint) -> None:
     if not dynamo_endpoint.is_moto:
-        pytest.skip("creates KMS keys: moto's server only")
-
-
-async def new_kms_key(config: Config) -> str:
-    """A fresh KMS key in moto, through our own transport's KMS protocol; its ARN."""
-    kms = create_transport(replace(config, endpoint_url=config.kms_endpoint_url), service="kms")
-    try:
-        created = await kms.call("CreateKey", {"Description": "asyncdynamo tests"})
-    finally:
-        await kms.aclose()
-    return str(created["KeyMetadata"]["Arn"])
-
-
-@pytest.fixture
-async def kms_key(dynamo_config: Config, moto_only: None) -> str:
-    return await new_kms_key(dynamo_config)
+        pytest.skip("creates several KMS keys and stops KMS: moto's server only")
 
 
 @pytest.fixture
@@ -201,9 +188,7 @@ class TestBinding:
 
 @pytest.mark.usefixtures("tables")
 class TestFailClosed:
-    async def test_missing_key_config_fails_before_anything_is_sent(
-        self, db: DB, moto_only: None
-    ) -> None:
+    async def test_missing_key_config_fails_before_anything_is_sent(self, db: DB) -> None:
         sent: list[str] = []
         db.client.observers.append(lambda op, *_: sent.append(op))
         with pytest.raises(EncryptionNotConfiguredError) as caught:
@@ -269,13 +254,13 @@ class TestKeyCache:
         assert "Decrypt" not in calls
 
 
-@pytest.mark.usefixtures("tables")
+@pytest.mark.usefixtures("tables", "moto_only")
 class TestRotation:
     async def test_items_under_an_old_key_still_open_and_reencrypt_moves_them(
         self, edb: DB, sealed_config: Config
     ) -> None:
         await edb.put(card("k1"))
-        new_key = await new_kms_key(sealed_config)
+        new_key = await create_kms_key(sealed_config)
         async with DB(replace(sealed_config, kms_key_id=new_key)) as rotated:
             assert (await rotated.get(Card, "k1", consistent=True, required=True)).pan
             await rotated.put(card("k2"))
@@ -289,3 +274,25 @@ class TestRotation:
         assert new_key.encode() in bytes(after["pan"]["B"])
         assert new_key.encode() in bytes(fresh["pan"]["B"])
         assert after["last4"] == before["last4"]
+
+
+@pytest.mark.usefixtures("tables", "moto_only")
+async def test_a_deadline_while_kms_opens_a_batch_reports_every_key_read_but_not_opened(
+    edb: DB, sealed_config: Config, fault_proxy: FaultProxy
+) -> None:
+    wanted = [f"k{i}" for i in range(6)]
+    await edb.batch_write(puts=[card(key) for key in wanted])
+    stall = fault_proxy.inject(Stall(), operation="Decrypt")
+    via_proxy = replace(sealed_config, kms_endpoint_url=fault_proxy.url)
+    async with DB(via_proxy) as reader:  # a cold cache: opening needs KMS, which stalls
+        deadline = asyncio.get_running_loop().time() + 2.0
+        with deadline_scope(deadline), pytest.raises(BatchDeadlineExceededError) as raised:
+            await reader.batch_get(Card, wanted, concurrency=2)
+    stall.release()
+    opened = [item.card_id for item in raised.value.partial]
+    not_done = [
+        str(key["card_id"]["S"]) for keys in raised.value.unprocessed.values() for key in keys
+    ]
+    assert fault_proxy.counts("Decrypt").injected >= 1
+    assert sorted(opened + not_done) == sorted(wanted)  # every key: opened or handed back
+    assert raised.value.processed_count == len(opened)

@@ -215,7 +215,7 @@ async def test_an_unreachable_sts_is_a_retryable_assume_role_failure(
 ) -> None:
     unreachable = replace(
         dynamo_config,
-        endpoint_url=f"http://127.0.0.1:{closed_port}",
+        sts_endpoint_url=f"http://127.0.0.1:{closed_port}",
         retry=RetryPolicy(max_attempts=2, base=0.001),
     )
     sts = create_transport(unreachable, service="sts")

@@ -78,9 +78,10 @@ class TestVersionNumbering:
         assert params["ConditionExpression"] == "#n0 = :v0"
         assert params["ExpressionAttributeValues"] == {":v0": {"N": "0"}}
 
-    def test_native_replace_of_version_0_means_create(self) -> None:
+    def test_native_replace_of_version_0_is_an_upsert(self) -> None:
+        # Native 0 is "never written": no item, or one stored without a version.
         params = put(Native(pk="a"), overwrite=True)
-        assert params["ConditionExpression"] == "attribute_not_exists(#n0)"
+        assert params["ConditionExpression"] == "(attribute_not_exists(#n0)) OR (#n0 = :v0)"
 
     def test_blind_overwrite_has_no_condition(self) -> None:
         go = put(Go(pk="a", version=4), overwrite=True, skip_version_check=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 import subprocess
 import sys
 import textwrap
+from collections.abc import Mapping
 from dataclasses import replace
 from typing import Annotated, Any
 
@@ -20,6 +22,7 @@ from asyncdynamo import (
     ExpressionError,
     GlobalIndex,
     ItemDecodeError,
+    ItemTooLargeError,
     LambdaTimeoutError,
     Model,
     ModelDeclarationError,
@@ -151,6 +154,16 @@ class TestRefusedBeforeSending:
         assert {"NULL": True} in values.values()
         assert b"5500000000000004" not in repr(values).encode()
 
+    async def test_an_item_too_large_once_sealed_is_refused_before_sending(self) -> None:
+        transport = FakeTransport()
+        db, _ = sealed_db(transport)
+        near_limit = "x" * (400 * 1024 - 200)  # fits in clear; not with the envelope added
+        with pytest.raises(ItemTooLargeError, match="after encryption"):
+            await db.put(card(pan=near_limit))
+        with pytest.raises(ItemTooLargeError):
+            await db.batch_write(puts=[card(pan=near_limit)])
+        assert transport.calls == []
+
     async def test_missing_key_fails_closed_for_every_operation(self) -> None:
         transport = FakeTransport()
         db = fake_db(transport)
@@ -280,3 +293,86 @@ def test_importing_asyncdynamo_and_using_a_clear_model_does_not_import_cryptogra
         [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=60
     )
     assert done.stdout.split() == ["clear", "False", "encrypted", "True"]
+
+
+class TestManyItems:
+    async def test_data_keys_of_one_read_load_concurrently_and_bounded(self) -> None:
+        from asyncdynamo._encryption._engine import MAX_CONCURRENT_KEY_LOADS
+
+        kms = FakeKms()
+        writer, _ = fake_kms_client(kms)
+        engine = FieldEncryption("alias/test", Config().data_key_cache)
+        spec = spec_of(Card)
+        items = []
+        for i in range(20):  # 20 values under 20 distinct data keys
+            key = {"card_id": {"S": f"k{i}"}}
+            sealed = await engine.seal_values(writer, spec, "cards", key, {"pan": {"S": str(i)}})
+            engine.clear()  # the next value gets a new data key
+            items.append({**key, **sealed})
+        in_flight, peak, release = 0, 0, asyncio.Event()
+
+        async def slow_kms(operation: str, params: Mapping[str, Any]) -> dict[str, Any]:
+            nonlocal in_flight, peak
+            in_flight += 1
+            peak = max(peak, in_flight)
+            if peak >= MAX_CONCURRENT_KEY_LOADS:
+                release.set()
+            await release.wait()
+            in_flight -= 1
+            return dict(kms(operation, dict(params)))
+
+        reader = Client(SlowTransport(slow_kms), FAST_RETRY)
+        async with asyncio.timeout(30):  # loads one at a time would never release: fail, not hang
+            opened = await FieldEncryption("alias/test", Config().data_key_cache).open_items(
+                reader, spec, "cards", items
+            )
+        assert [o["pan"] for o in opened] == [{"S": str(i)} for i in range(20)]
+        assert peak == MAX_CONCURRENT_KEY_LOADS
+
+    async def test_kms_down_on_a_read_is_retryable(self) -> None:
+        from asyncdynamo import InternalServerError, KMSUnavailableError
+
+        kms = FakeKms()
+        writer, _ = fake_kms_client(kms)
+        spec = spec_of(Card)
+        key = {"card_id": {"S": "k1"}}
+        engine = FieldEncryption("alias/test", Config().data_key_cache)
+        sealed = await engine.seal_values(writer, spec, "cards", key, {"pan": {"S": "4111"}})
+        reader, transport = fake_kms_client(kms)
+        transport.script = [InternalServerError("down", code="KMSInternalException")] * 4
+        fresh = FieldEncryption("alias/test", Config().data_key_cache)
+        with pytest.raises(KMSUnavailableError) as caught:
+            await fresh.open_items(reader, spec, "cards", [{**key, **sealed}])
+        assert caught.value.retryable and caught.value.operation == "Decrypt"
+
+
+class TestTransactions:
+    async def test_a_commit_sent_again_carries_the_same_sealed_parameters(self) -> None:
+        from asyncdynamo import ConnectionFailedError, RetryPolicy
+
+        transport = FakeTransport(script=[ConnectionFailedError("reset"), {}])
+        db = fake_db(transport, kms_key_id="alias/test", retry=RetryPolicy(max_attempts=1))
+        db._crypto_state["kms"] = fake_kms_client()[0]
+        tx = db.transaction(token="t-1")
+        tx.put(card())
+        with pytest.raises(ConnectionFailedError):
+            await tx.commit()
+        await tx.commit()  # the outcome was unknown: the same token, the same parameters
+        first, second = (c.params for c in transport.calls)
+        assert first == second
+        sealed_pan = first["TransactItems"][0]["Put"]["Item"]["pan"]
+        assert set(sealed_pan) == {"B"}
+
+
+def test_kms_never_uses_the_dynamodb_endpoint_override() -> None:
+    from asyncdynamo.local import Endpoint, config_for
+
+    local = Config(endpoint_url="http://127.0.0.1:8000")
+    assert local.endpoint_url_for("kms") is None  # the regional KMS endpoint
+    assert replace(local, kms_endpoint_url="http://kms.test").endpoint_url_for("kms") == (
+        "http://kms.test"
+    )
+    moto = Endpoint("http://127.0.0.1:5000", "us-east-1", None, is_moto=True)
+    other = Endpoint("http://127.0.0.1:8000", "us-east-1", None)
+    assert config_for(moto).endpoint_url_for("kms") == "http://127.0.0.1:5000"
+    assert config_for(other).endpoint_url_for("kms") is None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import gc
+import logging
 from collections.abc import Iterator
 from typing import Any
 
@@ -219,3 +221,114 @@ def test_a_handler_that_is_not_async_is_refused_clearly(runner: LambdaRunner) ->
 
     with pytest.raises(UsageError, match="async def"):
         runner.invoke(handler, "e", LambdaContext())  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("db_buffer", [0.08, 0.1])
+def test_the_db_deadline_fires_before_the_runner_whatever_the_buffer(db_buffer: float) -> None:
+    reset_lambda_process()
+    runner = LambdaRunner(handler_buffer=0.15)  # more than the DB's: the runner used to win
+    db = lambda_db(FakeTransport(never_answers()), buffer=db_buffer)
+
+    async def handler(event: Any, context: Any) -> str:
+        ldb = db.with_lambda_timeout(context)
+        try:
+            await ldb.client.call("GetItem", {"TableName": "t"})
+        except LambdaTimeoutError as exc:
+            return f"answered after {exc.operation}"
+        return "no timeout"
+
+    try:
+        assert runner.wrap(handler)({}, LambdaContext(timeout=0.3)) == "answered after GetItem"
+    finally:
+        runner.close()
+        reset_lambda_process()
+
+
+def test_the_runner_still_cancels_a_handler_that_ignores_the_db_deadline() -> None:
+    reset_lambda_process()
+    runner = LambdaRunner(handler_buffer=0.15)
+    db = lambda_db(FakeTransport(never_answers()), buffer=0.05)
+
+    async def handler(event: Any, context: Any) -> None:
+        db.with_lambda_timeout(context)
+        await asyncio.Event().wait()  # never looks at the DB deadline
+
+    try:
+        with pytest.raises(LambdaTimeoutError) as raised:
+            runner.wrap(handler)({}, LambdaContext(timeout=0.2))
+        assert raised.value.operation == "handler"
+    finally:
+        runner.close()
+        reset_lambda_process()
+
+
+def test_a_failed_task_the_handler_abandoned_is_logged_once_by_the_runner(
+    runner: LambdaRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def fails() -> None:
+        raise PaymentDeclinedError("abandoned task failed")
+
+    async def handler(event: Any, context: Any) -> str:
+        asyncio.get_running_loop().create_task(fails(), name="abandoned")
+        for _ in range(3):
+            await asyncio.sleep(0)  # it runs and fails before the handler returns
+        return "done"
+
+    with caplog.at_level(logging.WARNING):
+        assert runner.wrap(handler)({}, LambdaContext()) == "done"
+        gc.collect()
+
+    never_retrieved = [r for r in caplog.records if "never retrieved" in r.getMessage()]
+    ours = [r for r in caplog.records if r.name == "asyncdynamo.lambda"]
+    assert never_retrieved == []
+    assert len(ours) == 1
+    assert getattr(ours[0], "task_name", None) == "abandoned"
+    assert getattr(ours[0], "error_type", None) == "PaymentDeclinedError"
+
+
+def test_a_task_failure_the_handler_handled_is_not_logged(
+    runner: LambdaRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    async def fails() -> None:
+        raise PaymentDeclinedError("handled")
+
+    async def handler(event: Any, context: Any) -> str:
+        task = asyncio.get_running_loop().create_task(fails())
+        try:
+            await task
+        except PaymentDeclinedError:
+            return "handled"
+        return "not raised"
+
+    with caplog.at_level(logging.WARNING):
+        assert runner.wrap(handler)({}, LambdaContext()) == "handled"
+        gc.collect()
+
+    assert [r for r in caplog.records if r.levelno >= logging.WARNING] == []
+
+
+def test_a_task_failing_at_the_db_deadline_after_the_handler_answered_is_logged_once(
+    runner: LambdaRunner, caplog: pytest.LogCaptureFixture
+) -> None:
+    db = lambda_db(FakeTransport(never_answers()), buffer=0.1)
+
+    async def handler(event: Any, context: Any) -> str:
+        ldb = db.with_lambda_timeout(context)
+        background = asyncio.get_running_loop().create_task(
+            ldb.client.call("GetItem", {"TableName": "t"}), name="background-read"
+        )
+        try:
+            await ldb.client.call("GetItem", {"TableName": "t"})
+        except LambdaTimeoutError:
+            # The background read fails at the same deadline; wait() does not retrieve its error.
+            await asyncio.wait([background])
+            return "answered"
+        return "no timeout"
+
+    with caplog.at_level(logging.WARNING):
+        assert runner.wrap(handler)({}, LambdaContext(timeout=0.2)) == "answered"
+        gc.collect()
+
+    assert [r for r in caplog.records if "never retrieved" in r.getMessage()] == []
+    ours = [r for r in caplog.records if r.name == "asyncdynamo.lambda"]
+    assert [getattr(r, "error_type", None) for r in ours] == ["LambdaTimeoutError"]

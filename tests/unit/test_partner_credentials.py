@@ -17,6 +17,7 @@ from asyncdynamo import (
     ConfigurationError,
     Credentials,
     DeadlineExceededError,
+    PartnerAccountMismatchError,
     PartnerConfig,
     RetryPolicy,
     ThrottlingError,
@@ -440,8 +441,43 @@ async def test_an_sts_throttle_is_a_retryable_assume_role_failure() -> None:
 async def test_a_session_in_another_account_is_refused() -> None:
     sts_client, _ = client(answer(account="999999999999"))
 
-    with pytest.raises(AssumeRoleFailedError, match="999999999999"):
+    with pytest.raises(PartnerAccountMismatchError, match="999999999999") as raised:
         await assume_role(sts_client, ACME)
+
+    assert raised.value.assumed_arn.startswith("arn:aws:sts::999999999999:")
+
+
+@pytest.mark.parametrize(
+    "assumed_role_user",
+    [
+        None,
+        {},
+        {"Arn": None},
+        {"Arn": ""},
+        {"Arn": "not-an-arn"},
+        {"Arn": "arn:aws:sts::11111111111:assumed-role/payments-partner/s"},
+        {"Arn": "arn:aws:sts::111111111111"},
+        {"Arn": "arn:aws:iam::111111111111:role/payments-partner"},
+        "arn:aws:sts::111111111111:assumed-role/payments-partner/s",
+    ],
+)
+async def test_a_session_not_provably_in_the_partners_account_is_refused(
+    assumed_role_user: Any,
+) -> None:
+    response = answer()
+    if assumed_role_user is None:
+        del response["AssumedRoleUser"]
+    else:
+        response["AssumedRoleUser"] = assumed_role_user
+    sts_client, _ = client(response)
+
+    with pytest.raises(PartnerAccountMismatchError) as raised:
+        await assume_role(sts_client, ACME)
+
+    assert isinstance(raised.value, AssumeRoleFailedError)
+    assert not raised.value.retryable
+    assert raised.value.partner_id == "acme"
+    assert raised.value.expected_account == "111111111111"
 
 
 async def test_an_answer_without_credentials_is_refused() -> None:

@@ -264,3 +264,29 @@ async def test_usable_credentials_are_not_held_back_by_a_slow_early_refresh(
     assert still_refreshing
     assert refreshed.access_key_id == "ASIANEW"
     assert len(server.requests) == 2
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://127.attacker.example/creds",
+        "http://127.0.0.1.nip.io/creds",
+        "http://localhost.attacker.example/creds",
+        "http://[::2]/creds",
+    ],
+)
+async def test_plain_http_to_a_host_name_that_only_looks_loopback_gets_no_token(url: str) -> None:
+    with pytest.raises(ConfigurationError, match="https"):
+        await fetch_container_credentials(
+            url, token="secret-bearer-token", connect_timeout=1, read_timeout=1
+        )
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "127.1.2.3", "[::1]"])
+def test_loopback_ip_literals_and_container_hosts_are_trusted_over_http(host: str) -> None:
+    from asyncdynamo._lean._credentials import _is_trusted_http_host
+    from asyncdynamo._lean._endpoints import parse_url
+
+    assert _is_trusted_http_host(parse_url(f"http://{host}:8080/x").host)
+    for documented in ("169.254.170.2", "169.254.170.23", "fd00:ec2::23", "localhost"):
+        assert _is_trusted_http_host(documented)

@@ -24,8 +24,8 @@ def pool_for(server: Server, **overrides: float) -> ConnectionPool:
     )
 
 
-async def post(pool: ConnectionPool, body: bytes = b"{}") -> Response:
-    return await pool.request("POST", "/", {"Host": "test"}, body)
+async def post(pool: ConnectionPool, body: bytes = b"{}", *, repeatable: bool = False) -> Response:
+    return await pool.request("POST", "/", {"Host": "test"}, body, repeatable=repeatable)
 
 
 async def test_content_length_body_is_read_and_connection_reused(
@@ -100,7 +100,7 @@ async def test_connection_close_header_prevents_reuse(start_server: StartServer)
     assert server.connections == 2
 
 
-async def test_stale_pooled_connection_is_resent_once_on_a_fresh_connection(
+async def test_stale_pooled_connection_is_resent_once_for_a_repeatable_request(
     start_server: StartServer,
 ) -> None:
     async def handler(server: Server, peer: Peer) -> None:
@@ -116,7 +116,7 @@ async def test_stale_pooled_connection_is_resent_once_on_a_fresh_connection(
     server = await start_server(handler)
     pool = pool_for(server)
     assert (await post(pool, b"1")).body == b"first"
-    response = await post(pool, b"2")
+    response = await post(pool, b"2", repeatable=True)
     await pool.aclose()
 
     assert response.body == b"second"
@@ -135,7 +135,7 @@ async def test_stale_connection_is_resent_only_once(start_server: StartServer) -
     pool = pool_for(server)
     await post(pool)
     with pytest.raises(ConnectionFailedError):
-        await post(pool, b"again")
+        await post(pool, b"again", repeatable=True)
     await pool.aclose()
 
     assert [r.body for r in server.requests] == [b"{}", b"again", b"again"]

@@ -8,7 +8,7 @@ import struct
 
 import pytest
 
-from asyncdynamo._errors import ConnectionFailedError
+from asyncdynamo._errors import ConfigurationError, ConnectionFailedError
 from asyncdynamo._lean._http import ConnectionPool, Response
 from tests.unit.lean.lean_server import Peer, Server, StartServer, answer_all, http_response
 
@@ -122,3 +122,80 @@ async def test_malformed_numbers_are_connection_failures(
     with pytest.raises(ConnectionFailedError, match="invalid HTTP response"):
         await post(pool)
     await pool.aclose()
+
+
+@pytest.mark.parametrize(
+    "status_line",
+    [
+        b"HTTP/1.1 2000 OK",
+        b"HTTP/1.1 20 OK",
+        b"HTTP/1.1 200OK",
+        b"HTTP/1.10 200 OK",
+        b"HTTP/1.1x 200 OK",
+        b"HTTP/2 200 OK",
+        b"HTTP/1.1  200 OK",
+        b"HTTP/1.1 099 Low",
+        b"HTTP/1.1 600 High",
+    ],
+)
+async def test_a_status_line_that_is_not_exactly_http_1x_and_three_digits_fails(
+    start_server: StartServer, status_line: bytes
+) -> None:
+    response = status_line + b"\r\nContent-Length: 2\r\n\r\n{}"
+    server = await start_server(lambda server, peer: answer_all(server, peer, response))
+    pool = pool_for(server)
+    with pytest.raises(ConnectionFailedError, match="malformed status line"):
+        await post(pool)
+    await pool.aclose()
+
+
+@pytest.mark.parametrize("status_line", [b"HTTP/1.1 200 OK", b"HTTP/1.1 200", b"HTTP/1.0 200 "])
+async def test_well_formed_status_lines_are_read(
+    start_server: StartServer, status_line: bytes
+) -> None:
+    response = status_line + b"\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}"
+    server = await start_server(lambda server, peer: answer_all(server, peer, response))
+    pool = pool_for(server)
+    answer = await post(pool)
+    await pool.aclose()
+
+    assert (answer.status, answer.body) == (200, b"{}")
+
+
+async def test_both_transfer_encoding_and_content_length_fail_and_close_the_connection(
+    start_server: StartServer,
+) -> None:
+    smuggled = (
+        b"HTTP/1.1 200 OK\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"2\r\n{}\r\n0\r\n\r\n"
+    )
+    answers = iter([smuggled, http_response(b'{"second":1}')])
+
+    async def handler(server: Server, peer: Peer) -> None:
+        while await server.next_request(peer) is not None:
+            await peer.send(next(answers))
+
+    server = await start_server(handler)
+    pool = pool_for(server)
+    with pytest.raises(ConnectionFailedError, match="both Transfer-Encoding and Content-Length"):
+        await post(pool)
+    second = await post(pool)
+    await pool.aclose()
+
+    assert second.body == b'{"second":1}'
+    assert server.connections == 2  # the first connection was not reused
+
+
+async def test_a_header_value_outside_latin1_is_a_configuration_error_before_sending(
+    start_server: StartServer,
+) -> None:
+    server = await start_server(answer_all)
+    pool = pool_for(server)
+    with pytest.raises(ConfigurationError, match="X-Amz-Security-Token") as raised:
+        await pool.request(
+            "POST", "/", {"Host": "test", "X-Amz-Security-Token": "tok\u20acen-secret"}, b"{}"
+        )
+    await pool.aclose()
+
+    assert "secret" not in str(raised.value)
+    assert server.requests == []

@@ -14,8 +14,10 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from asyncdynamo._errors import ConnectionFailedError
-from asyncdynamo._lean import _http
+from asyncdynamo._client import Client
+from asyncdynamo._config import Config, Credentials, RetryPolicy, TransportKind
+from asyncdynamo._errors import CertificateVerificationError, TransportError
+from asyncdynamo._lean import LeanTransport, _http
 from asyncdynamo._lean._http import ConnectionPool
 from tests.unit.lean.lean_server import Server, StartServer, answer_all
 
@@ -91,16 +93,40 @@ async def test_https_requests_are_verified_and_reuse_the_connection(
     assert server.connections == 1
 
 
-async def test_untrusted_certificate_is_a_connection_failure(
+async def test_untrusted_certificate_is_a_certificate_verification_error(
     tls_server: tuple[Server, Path],
 ) -> None:
     server, _ = tls_server
     pool = tls_pool(server, None)  # the shared default context: system CAs only
 
-    with pytest.raises(ConnectionFailedError, match="CERTIFICATE_VERIFY_FAILED") as raised:
+    with pytest.raises(CertificateVerificationError, match="CERTIFICATE_VERIFY_FAILED") as raised:
         await pool.request("POST", "/", {"Host": "127.0.0.1"}, b"{}")
 
+    assert isinstance(raised.value, TransportError)
+    assert not raised.value.retryable
     assert isinstance(raised.value.__cause__, ssl.SSLCertVerificationError)
+
+
+async def test_a_certificate_failure_is_not_retried(tls_server: tuple[Server, Path]) -> None:
+    server, _ = tls_server
+    config = Config(
+        endpoint_url=f"https://127.0.0.1:{server.port}",
+        credentials=Credentials("testing", "testing"),
+        transport=TransportKind.LEAN,
+        retry=RetryPolicy(max_attempts=4, base=0.001),
+    )
+    client = Client(LeanTransport(config), config.retry)
+    outcomes: list[tuple[int, BaseException | None]] = []
+    client.observers.append(
+        lambda op, params, response, retries, error: outcomes.append((retries, error))
+    )
+    try:
+        with pytest.raises(CertificateVerificationError):
+            await client.call("GetItem", {"TableName": "t", "Key": {"k": {"S": "v"}}})
+    finally:
+        await client.aclose()
+
+    assert [retries for retries, _ in outcomes] == [0]
 
 
 async def test_http_endpoints_never_build_a_tls_context(

@@ -1,0 +1,186 @@
+"""A write whose answer was lost is applied exactly once, and never reported as a conflict.
+
+A proxy between the client and the server lets the server apply a write and then resets the
+connection instead of passing the answer on (or drops the request before the server sees it).
+Each test reads the item back to count how often the write landed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import replace
+
+import pytest
+
+from asyncdynamo import DB, Config, RetryPolicy, Update, WriteOutcomeUnknownError
+from asyncdynamo.testing import Endpoint
+from tests.models import Account, Note
+from tests.reliability.reply_dropper import ReplyDropper
+
+MakeTables = Callable[..., Awaitable[list[str]]]
+
+
+@pytest.fixture
+def dropper(dynamo_endpoint: Endpoint) -> Iterator[ReplyDropper]:
+    if dynamo_endpoint.url is None:
+        pytest.skip("the proxy needs an http endpoint")
+    with ReplyDropper(dynamo_endpoint.url) as running:
+        yield running
+
+
+@pytest.fixture
+async def proxied(dynamo_config: Config, dropper: ReplyDropper) -> AsyncIterator[DB]:
+    config = replace(
+        dynamo_config, endpoint_url=dropper.url, retry=RetryPolicy(base=0.001, cap=0.01)
+    )
+    async with DB(config) as database:
+        yield database
+
+
+async def test_versioned_debit_whose_reply_was_lost_is_applied_once(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Account)
+    account = await db.put(Account(account_id="a1", owner="ann", balance=500))
+    dropper.drop_reply("UpdateItem")
+
+    debited = await proxied.update(account, changes=Update().increment("balance", -100))
+
+    stored = await db.get(Account, "a1", consistent=True, required=True)
+    assert (stored.balance, stored.version) == (400, 2)
+    assert (debited.balance, debited.version) == (400, 2)
+    assert dropper.forwarded.count("UpdateItem") == 2  # the resend found our own write
+
+
+async def test_versioned_debit_whose_reply_came_after_the_read_timeout_is_applied_once(
+    db: DB, dynamo_config: Config, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Account)
+    account = await db.put(Account(account_id="a1", owner="ann", balance=500))
+    dropper.hold_reply("UpdateItem")
+    config = replace(
+        dynamo_config,
+        endpoint_url=dropper.url,
+        read_timeout=0.5,
+        retry=RetryPolicy(base=0.001, cap=0.01),
+    )
+
+    async with DB(config) as impatient:
+        debited = await impatient.update(account, changes=Update().increment("balance", -100))
+
+    stored = await db.get(Account, "a1", consistent=True, required=True)
+    assert (stored.balance, stored.version) == (400, 2)
+    assert debited.balance == 400
+
+
+async def test_versioned_debit_whose_request_was_lost_is_applied_once(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Account)
+    account = await db.put(Account(account_id="a1", owner="ann", balance=500))
+    dropper.drop_request("UpdateItem")
+
+    debited = await proxied.update(account, changes=Update().increment("balance", -100))
+
+    stored = await db.get(Account, "a1", consistent=True, required=True)
+    assert (stored.balance, stored.version) == (400, 2)
+    assert debited.balance == 400
+
+
+async def test_create_whose_reply_was_lost_succeeds_instead_of_already_existing(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Account)
+    dropper.drop_reply("PutItem")
+
+    created = await proxied.put(Account(account_id="a1", owner="ann", balance=500))
+
+    stored = await db.get(Account, "a1", consistent=True, required=True)
+    assert (stored.balance, stored.version) == (500, 1)
+    assert created.version == 1
+
+
+async def test_unversioned_create_whose_reply_was_lost_succeeds(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Note)
+    dropper.drop_reply("PutItem")
+
+    await proxied.put(Note(note_id="n1", text="hello"))
+
+    assert await db.get(Note, "n1", consistent=True) == Note(note_id="n1", text="hello")
+
+
+async def test_conditional_delete_whose_reply_was_lost_reports_an_unknown_outcome(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Account)
+    account = await db.put(Account(account_id="a1", owner="ann"))
+    dropper.drop_reply("DeleteItem")
+
+    with pytest.raises(WriteOutcomeUnknownError) as raised:
+        await proxied.delete(account)
+
+    assert await db.get(Account, "a1", consistent=True) is None
+    assert raised.value.key == {"account_id": {"S": "a1"}}
+    assert raised.value.table.endswith("accounts")
+    assert not raised.value.retryable
+
+
+async def test_conditional_delete_whose_request_was_lost_deletes_once(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Account)
+    account = await db.put(Account(account_id="a1", owner="ann"))
+    dropper.drop_request("DeleteItem")
+
+    deleted = await proxied.delete(account)
+
+    assert deleted is not None and deleted.account_id == "a1"
+    assert await db.get(Account, "a1", consistent=True) is None
+
+
+async def test_add_whose_reply_was_lost_is_applied_once(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Note)
+    await db.put(Note(note_id="n1"))
+    dropper.drop_reply("UpdateItem")
+
+    updated = await proxied.update(Note, "n1", changes=Update().add("count", 5))
+
+    stored = await db.get(Note, "n1", consistent=True, required=True)
+    assert stored.count == 5
+    assert updated.count == 5
+    assert dropper.forwarded.count("UpdateItem") == 1  # read back, never re-sent
+
+
+async def test_add_whose_request_was_lost_is_never_applied_twice(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Note)
+    await db.put(Note(note_id="n1"))
+    dropper.drop_request("UpdateItem")
+
+    # The client cannot tell a lost request from a lost reply; re-sending an ADD could count
+    # it twice, so the caller is told the outcome is unknown (here: not applied).
+    with pytest.raises(WriteOutcomeUnknownError) as raised:
+        await proxied.update(Note, "n1", changes=Update().add("count", 5))
+
+    stored = await db.get(Note, "n1", consistent=True, required=True)
+    assert stored.count == 0
+    assert raised.value.item is not None
+
+
+async def test_overwrite_whose_reply_was_lost_is_recognised(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables
+) -> None:
+    await make_tables(Note)
+    await db.put(Note(note_id="n1", text="old"))
+    dropper.drop_reply("PutItem")
+
+    await proxied.put(Note(note_id="n1", text="new"), overwrite=True)
+
+    stored = await db.get(Note, "n1", consistent=True, required=True)
+    assert stored.text == "new"
+    assert dropper.forwarded.count("PutItem") == 1
