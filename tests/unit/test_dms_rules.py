@@ -4,26 +4,32 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 from decimal import Decimal
+from enum import StrEnum
 from typing import Annotated, Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from pydantic import BaseModel, field_serializer
 
 from asyncdynamo import (
     Compat,
     CreatedAt,
+    ItemNotFoundError,
     JsonBlob,
     Model,
     ModelDeclarationError,
     OmitEmpty,
     PartitionKey,
+    Update,
     UsageError,
     Version,
+    VersionConflictError,
+    serialize_item,
     spec_of,
 )
 from asyncdynamo._item import from_item, to_item
-from asyncdynamo._ops import prepare_put
+from asyncdynamo._ops import explain_condition_failure, prepare_put, prepare_update
 from asyncdynamo.dms import NanoDatetime
 
 NOW = datetime(2026, 1, 2, 3, 4, 5, 600000, tzinfo=UTC)
@@ -82,6 +88,42 @@ class TestVersionNumbering:
         # Native 0 is "never written": no item, or one stored without a version.
         params = put(Native(pk="a"), overwrite=True)
         assert params["ConditionExpression"] == "(attribute_not_exists(#n0)) OR (#n0 = :v0)"
+
+    def test_dynamorm_expected_version_0_is_a_stored_version_on_update_too(self) -> None:
+        go = prepare_update(
+            spec_of(Go),
+            "things",
+            {"pk": {"S": "a"}},
+            Update().set("count", 1),
+            condition=None,
+            expected_version=0,
+            create_if_missing=True,
+            now=NOW,
+        )
+        native = prepare_update(
+            spec_of(Native),
+            "things",
+            {"pk": {"S": "a"}},
+            Update().set("count", 1),
+            condition=None,
+            expected_version=0,
+            create_if_missing=True,
+            now=NOW,
+        )
+        name, value = go.params["ConditionExpression"].split(" = ")  # only version = 0
+        assert go.params["ExpressionAttributeNames"][name] == "version"
+        assert go.params["ExpressionAttributeValues"][value] == {"N": "0"}
+        assert "attribute_not_exists" in native.params["ConditionExpression"]
+
+    def test_dynamorm_replace_at_0_of_a_missing_item_is_item_not_found(self) -> None:
+        write = prepare_put(
+            spec_of(Go), "things", Go(pk="a"), overwrite=True, condition=None, now=NOW
+        )
+        assert isinstance(explain_condition_failure(write, None, None), ItemNotFoundError)
+        stored = {"pk": "a", "version": 3}
+        conflict = explain_condition_failure(write, None, stored, raw_item=serialize_item(stored))
+        assert isinstance(conflict, VersionConflictError)
+        assert (conflict.actual_version, conflict.model_item.version) == (3, 3)
 
     def test_blind_overwrite_has_no_condition(self) -> None:
         go = put(Go(pk="a", version=4), overwrite=True, skip_version_check=True)
@@ -230,3 +272,45 @@ def test_dynamorm_envelopes_need_a_dynamorm_model() -> None:
             __table__ = "things"
             __envelope_format__ = EnvelopeFormat.DYNAMORM
             pk: Annotated[str, PartitionKey]
+
+
+class Stage(StrEnum):
+    OPEN = "open"
+
+
+class Inner(BaseModel):
+    at: datetime
+    stage: Stage
+    masked: str = ""
+
+    @field_serializer("masked")
+    def _mask(self, value: str) -> str:
+        return "****"
+
+
+class Holder(Model):
+    __table__ = "things"
+    __compat__ = Compat.DYNAMORM
+    pk: Annotated[str, PartitionKey]
+    inner: Inner | None = None
+    blob: Annotated[Any, JsonBlob] = None
+
+
+class TestFieldValuesNotDumps:
+    """The DMS codecs see the values the instance holds, as the native codec does."""
+
+    def test_nested_models_keep_dms_timestamps_enum_values_and_held_values(self) -> None:
+        inner = Inner(at=NOW, stage=Stage.OPEN, masked="4111")
+        item = put(Holder(pk="a", inner=inner, blob=inner))["Item"]
+        assert item["inner"] == {
+            "M": {
+                "at": {"S": "2026-01-02T03:04:05.600000000Z"},
+                "stage": {"S": "open"},
+                "masked": {"S": "4111"},
+            }
+        }
+        assert item["blob"] == {
+            "S": '{"at":"2026-01-02T03:04:05.600000000Z","masked":"4111","stage":"open"}'
+        }
+        back = from_item(spec_of(Holder), item)
+        assert back.inner == inner
