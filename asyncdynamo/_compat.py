@@ -15,8 +15,11 @@ imported only by models that use them.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
-__all__ = ["Compat", "EnvelopeFormat", "put_version"]
+from ._errors import ModelDeclarationError
+
+__all__ = ["Compat", "EnvelopeFormat", "model_compat", "model_marks_writes", "put_version"]
 
 
 class Compat(StrEnum):
@@ -49,3 +52,37 @@ def put_version(compat: Compat, current: int, *, create: bool, blind: bool) -> i
     if compat is Compat.DYNAMORM and (create or blind):
         return current
     return current + 1
+
+
+def model_marks_writes(model: type[Any], compat: Compat) -> bool:
+    """Whether ``put``/``update`` of ``model`` store a write token (``__write_token__``; on by
+    default for native models, off for ``Compat.DYNAMORM`` ones, whose items must hold exactly
+    what a DynamORM writer stores)."""
+    value = getattr(model, "__write_token__", compat is Compat.NATIVE)
+    if not isinstance(value, bool):
+        raise ModelDeclarationError(
+            f"{model.__name__}.__write_token__ must be True or False, got {value!r}"
+        )
+    return value
+
+
+def model_compat(model: type[Any]) -> Compat:
+    """The ``__compat__`` of ``model``, checked with its ``__envelope_format__``."""
+    value = getattr(model, "__compat__", Compat.NATIVE)
+    try:
+        compat = Compat(value)
+    except ValueError:
+        known = ", ".join(f"Compat.{c.name}" for c in Compat)
+        raise ModelDeclarationError(
+            f"{model.__name__}.__compat__ must be one of {known}, got {value!r}"
+        ) from None
+    envelopes = getattr(model, "__envelope_format__", EnvelopeFormat.ASYNCDYNAMO)
+    if envelopes not in tuple(EnvelopeFormat):
+        raise ModelDeclarationError(
+            f"{model.__name__}.__envelope_format__ must be an EnvelopeFormat, got {envelopes!r}"
+        )
+    if envelopes == EnvelopeFormat.DYNAMORM and compat is not Compat.DYNAMORM:
+        raise ModelDeclarationError(
+            f"{model.__name__} writes DynamORM envelopes: set __compat__ = Compat.DYNAMORM too"
+        )
+    return compat

@@ -13,11 +13,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Protocol, Union
 
-from pydantic import Json
 from pydantic.fields import FieldInfo
 
-from ._compat import Compat, EnvelopeFormat
+from ._compat import Compat, model_compat, model_marks_writes
 from ._errors import ModelDeclarationError
+from ._json_field import json_adapter
 from ._markers import (
     TTL,
     Attr,
@@ -48,7 +48,6 @@ __all__ = [
     "TableSpec",
     "ValueKind",
     "build_spec",
-    "json_adapter",
 ]
 
 
@@ -374,33 +373,6 @@ def _with_codec(owner: str, spec: FieldSpec, info: FieldInfo, compat: Compat) ->
     return replace(spec, codec=field_codec(owner, spec, annotation, compat))
 
 
-_JSON: type[Any] = Json
-
-
-def _holds_json(annotation: Any, metadata: list[Any]) -> bool:
-    if any(meta is _JSON or isinstance(meta, _JSON) for meta in metadata):
-        return True
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        inner, *extra = typing.get_args(annotation)
-        return _holds_json(inner, extra)
-    if origin is Union or origin is types.UnionType:
-        return any(_holds_json(arg, []) for arg in typing.get_args(annotation))
-    return False
-
-
-def json_adapter(info: FieldInfo) -> Any:
-    """A TypeAdapter for a ``Json[...]`` field (stored as its JSON text), else ``None``."""
-    if not _holds_json(info.annotation, list(info.metadata)):
-        return None
-    from pydantic import TypeAdapter
-
-    annotation: Any = info.annotation
-    if info.metadata:
-        annotation = typing.Annotated[annotation, *info.metadata]
-    return TypeAdapter(annotation)
-
-
 def _single(owner: str, label: str, specs: list[FieldSpec]) -> FieldSpec | None:
     if len(specs) > 1:
         names = ", ".join(s.name for s in specs)
@@ -429,7 +401,7 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
     partitions: list[FieldSpec] = []
     sorts: list[FieldSpec] = []
     index_parts: dict[str, _IndexParts] = {}
-    compat = _compat_of(model)
+    compat = model_compat(model)
     for name, info in model.model_fields.items():
         markers = _markers(info, owner, name)
         spec = _with_codec(owner, _field_spec(owner, name, info, markers), info, compat)
@@ -491,38 +463,8 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
             if key is not None
         ),
         compat=compat,
-        marks_writes=_write_token_of(model, compat),
+        marks_writes=model_marks_writes(model, compat),
     )
-
-
-def _write_token_of(model: type[Any], compat: Compat) -> bool:
-    value = getattr(model, "__write_token__", compat is Compat.NATIVE)
-    if not isinstance(value, bool):
-        raise ModelDeclarationError(
-            f"{model.__name__}.__write_token__ must be True or False, got {value!r}"
-        )
-    return value
-
-
-def _compat_of(model: type[Any]) -> Compat:
-    value = getattr(model, "__compat__", Compat.NATIVE)
-    try:
-        compat = Compat(value)
-    except ValueError:
-        known = ", ".join(f"Compat.{c.name}" for c in Compat)
-        raise ModelDeclarationError(
-            f"{model.__name__}.__compat__ must be one of {known}, got {value!r}"
-        ) from None
-    envelopes = getattr(model, "__envelope_format__", EnvelopeFormat.ASYNCDYNAMO)
-    if envelopes not in tuple(EnvelopeFormat):
-        raise ModelDeclarationError(
-            f"{model.__name__}.__envelope_format__ must be an EnvelopeFormat, got {envelopes!r}"
-        )
-    if envelopes == EnvelopeFormat.DYNAMORM and compat is not Compat.DYNAMORM:
-        raise ModelDeclarationError(
-            f"{model.__name__} writes DynamORM envelopes: set __compat__ = Compat.DYNAMORM too"
-        )
-    return compat
 
 
 def _indexes(
