@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
+from asyncdynamo import deadline_scope
+
 from . import _runtime
 from ._http import error_response
 from ._log import InvocationLog, invocation_log
@@ -20,7 +22,12 @@ async def run_job(name: str, context: Any, respond: Respond) -> Any:
     call = runtime.invocation(context)
     prices = runtime.settings.payments.payments.prices
     cold = not runtime.db.is_warm_start()
-    with invocation_log(name, context, call.db, prices, cold_start=cold) as entry:
+    # deadline_scope: what reads the deadline itself (the idempotency lease, retry pauses)
+    # sees the invocation's, not only the calls through the views
+    with (
+        deadline_scope(call.deadline),
+        invocation_log(name, context, call.db, prices, cold_start=cold) as entry,
+    ):
         return await respond(runtime, call, entry)
 
 

@@ -10,6 +10,7 @@ on the first invocation. Settings come from the environment, read once
 from __future__ import annotations
 
 import importlib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -59,6 +60,7 @@ class HandlerSettings:
         gateway: ``"package.module:factory"`` building the card processor client.
         settlements: ``"package.module:factory"`` building the settlement report source
             (only the ``reconcile`` handler needs it).
+        log_level: the level of the ``payments`` loggers (each invocation logs at INFO).
     """
 
     payments: PaymentsLambdaConfig
@@ -67,6 +69,7 @@ class HandlerSettings:
     concurrency: int = 8
     gateway: str | None = None
     settlements: str | None = None
+    log_level: str = "INFO"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> HandlerSettings:
@@ -76,7 +79,7 @@ class HandlerSettings:
         ``PAYMENTS_PARTNERS`` (JSON, :func:`asyncdynamo.load_partners`), ``PAYMENTS_GATEWAY``,
         ``PAYMENTS_SETTLEMENTS``, ``PAYMENTS_MERCHANT_CLAIM``, ``PAYMENTS_CONCURRENCY``,
         ``PAYMENTS_TRACING`` (``1``: a span per DynamoDB call), ``PAYMENTS_TRANSPORT``,
-        ``PAYMENTS_ENDPOINT_URL`` (local runs), plus :meth:`PaymentsLambdaConfig.from_environment`'s.
+        ``PAYMENTS_ENDPOINT_URL`` (local runs), ``PAYMENTS_LOG_LEVEL``, plus :meth:`PaymentsLambdaConfig.from_environment`'s.
 
         Raises:
             ConfigurationError: a value is malformed.
@@ -111,6 +114,7 @@ class HandlerSettings:
             concurrency=concurrency,
             gateway=env.get("PAYMENTS_GATEWAY") or None,
             settlements=env.get("PAYMENTS_SETTLEMENTS") or None,
+            log_level=env.get("PAYMENTS_LOG_LEVEL") or "INFO",
         )
 
     def models(self) -> tuple[type[Model], ...]:
@@ -210,6 +214,7 @@ async def _build() -> Runtime:
     settlements = _OVERRIDES.settlements
     if settlements is None and settings.settlements is not None:
         settlements = _load(settings.settlements, "PAYMENTS_SETTLEMENTS")
+    logging.getLogger("payments").setLevel(settings.log_level)
     db = await new_lambda_optimized(settings.payments.lambda_config())
     db.pre_register_models(*settings.models())
     multi = None
