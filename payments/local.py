@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from asyncdynamo import DB, LambdaConfig, LambdaEnvironment, MultiAccountDB, PartnerConfig
+from asyncdynamo import DB, LambdaConfig, LambdaEnvironment, Model, MultiAccountDB, PartnerConfig
 from asyncdynamo.lambda_testing import LambdaContext
 from asyncdynamo.local import Endpoint, MotoServer, config_for
 
@@ -29,6 +29,7 @@ from ._config import PaymentsLambdaConfig
 from ._gateway import AuthorizationRequest, FakeGateway, GatewayResult, SettlementLine
 from ._models import Merchant
 from ._money import Money
+from ._reconcile import ReconciliationReport
 from .events import load_event
 from .handlers import HandlerSettings, configure, reset
 
@@ -115,7 +116,7 @@ def settings_for(endpoint: Endpoint, prefix: str) -> HandlerSettings:
 async def setup(settings: HandlerSettings) -> DemoGateway:
     """Create the tables (base and partner accounts) and the demo merchants."""
     base_config = settings.payments.lambda_config().resolve()[0]
-    models = settings.models()
+    models: tuple[type[Model], ...] = (*settings.models(), ReconciliationReport)
     async with DB(base_config) as db, MultiAccountDB(db, list(settings.partners)) as multi:
         await db.schema.create(*models)
         for partner_id in multi.list_partners():

@@ -118,10 +118,9 @@ class HandlerSettings:
         )
 
     def models(self) -> tuple[type[Model], ...]:
-        from .._reconcile import ReconciliationReport
-
+        """The models every handler uses (a handler module adds its own at import)."""
         extra: tuple[type[Model], ...] = (Card,) if self.payments.payments.kms_key_id else ()
-        return (*PROCESSOR_MODELS, *extra, ReconciliationReport)
+        return (*PROCESSOR_MODELS, *extra)
 
 
 @dataclass(slots=True)
@@ -225,17 +224,26 @@ async def _build() -> Runtime:
     return Runtime(settings, db, multi, gateway, settlements)
 
 
+_EXTRA_MODELS: dict[type[Model], None] = {}
+
+
 async def current() -> Runtime:
     """The container's runtime (built on first use, on the handler runner's loop)."""
     global _RUNTIME
     if _RUNTIME is None:
-        _RUNTIME = await _build()
+        runtime = await _build()
+        runtime.db.pre_register_models(*_EXTRA_MODELS)
+        _RUNTIME = runtime
     return _RUNTIME
 
 
-def init_at_import() -> None:
-    """Build the runtime now when running in Lambda (its init phase); elsewhere do nothing."""
-    if is_lambda() and _RUNTIME is None:
+def init_at_import(*models: type[Model]) -> None:
+    """Note the models a handler module uses besides the processor's, and build the runtime
+    now when running in Lambda (its init phase); elsewhere it is built on first use."""
+    _EXTRA_MODELS.update(dict.fromkeys(models))
+    if _RUNTIME is not None:
+        _RUNTIME.db.pre_register_models(*models)
+    elif is_lambda():
         run_in_lambda_loop(current())
 
 

@@ -24,14 +24,14 @@ from typing import Any
 from asyncdynamo import ConfigurationError, lambda_handler
 
 from .._errors import PaymentRequestError
-from .._reconcile import Reconciler, ReconciliationStatus
+from .._reconcile import Reconciler, ReconciliationReport, ReconciliationStatus
 from . import _runtime
 from ._common import run_job
 from ._log import InvocationLog
 
 __all__ = ["handler", "reconciliation_day"]
 
-_runtime.init_at_import()
+_runtime.init_at_import(ReconciliationReport)
 
 
 def reconciliation_day(event: dict[str, Any]) -> date:

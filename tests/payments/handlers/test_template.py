@@ -8,9 +8,10 @@ from typing import Any
 
 import pytest
 
-from asyncdynamo import Config, TransportKind, spec_of
+from asyncdynamo import Config, Model, TransportKind, spec_of
 from asyncdynamo._schema import BillingMode, definition_for
 from payments import PaymentConfig, PaymentsLambdaConfig
+from payments._reconcile import ReconciliationReport
 from payments.events import EVENT_NAMES, load_event
 from payments.handlers import HandlerSettings
 
@@ -54,7 +55,8 @@ def test_every_table_has_the_keys_indexes_and_ttl_its_model_declares() -> None:
         r["Properties"]["TableName"]["Fn::Sub"].removeprefix("${AWS::StackName}-"): r["Properties"]
         for r in resources("AWS::DynamoDB::Table").values()
     }
-    for model in _settings().models():
+    models: tuple[type[Model], ...] = (*_settings().models(), ReconciliationReport)
+    for model in models:
         name = str(model.__table__)
         definition = definition_for(name, [spec_of(model)])
         expected = definition.create_params(BillingMode.PAY_PER_REQUEST, None, (1, 1))
