@@ -10,6 +10,8 @@ Against moto's server in another process (its CPU never counts here):
 * ``warm``: one process, invocations of the handler's entry point with fresh idempotency
   keys: p50/p99 per invocation at concurrency 1 (sequential, as one container serves them) and
   32 (32 invocations' coroutines in flight on the one loop, as 32 containers would load moto).
+* ``client cpu``: this process's CPU time per warm invocation at concurrency 1 (handler,
+  processor, codec, HTTP, the fake card processor; moto's CPU is in the other process).
 * ``rss growth``: resident memory after 1,000 warm invocations minus after a warm-up of 50.
 
 Run ``python -m bench.handlers [--quick]``; the bench runner calls :func:`run`.
@@ -92,7 +94,9 @@ def invoke(prefix):
 
 for _ in range(50):
     invoke("warmup")
+cpu_started = time.process_time()
 sequential = [invoke("seq") for _ in range(SEQUENTIAL)]
+cpu_ms = (time.process_time() - cpu_started) / SEQUENTIAL * 1000
 
 async def concurrent_round(r):
     loop = asyncio.get_running_loop()
@@ -113,7 +117,7 @@ for _ in range(GROWTH):
     invoke("rss")
 gc.collect()
 after = rss_mb()
-print(json.dumps({"sequential": sequential, "concurrent": concurrent,
+print(json.dumps({"sequential": sequential, "concurrent": concurrent, "cpu_ms": cpu_ms,
                   "rss_before": before, "rss_after": after}))
 """
 
@@ -218,6 +222,7 @@ def run(quick: bool = False) -> list[dict[str, object]]:
         values = [float(v) for v in warm[key]]
         rows.append(_row(f"warm {label}: p50", statistics.median(values), "ms"))
         rows.append(_row(f"warm {label}: p99", _percentile(values, 0.99), "ms"))
+    rows.append(_row("warm concurrency 1: client cpu per invocation", float(warm["cpu_ms"]), "ms"))
     growth_mb = float(str(warm["rss_after"])) - float(str(warm["rss_before"]))
     rows.append(_row(f"rss growth over {growth} warm invocations", growth_mb, "MB"))
     rows.append(_row("rss after them", float(str(warm["rss_after"])), "MB"))
