@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from asyncdynamo import run_in_lambda_loop
-from asyncdynamo.lambda_testing import LambdaContext
+from asyncdynamo import Config, run_in_lambda_loop
+from asyncdynamo.lambda_testing import LambdaContext, run_cold
 from payments import AuditRecord, FakeGateway, Payment
 from payments.events import load_event
 from payments.handlers import HandlerSettings, current, process, query
 from tests.payments.conftest import TEST_PAN
-from tests.payments.handlers.conftest import body, invoke
+from tests.payments.handlers.conftest import body, install, invoke
+
+REPO_ROOT = Path(__file__).resolve().parents[3]
 
 pytestmark = [pytest.mark.integration, pytest.mark.usefixtures("handlers")]
 
@@ -252,3 +256,45 @@ def test_logs_are_json_lines_with_cost_and_never_a_card_number(
     assert first["status_code"] == 201 and first["request_id"]
     assert first["cost"]["write_units"] > 0 and first["cost"]["calls"] >= 3
     assert TEST_PAN not in caplog.text
+
+
+def test_with_tracing_on_every_dynamodb_call_of_an_invocation_is_a_span(
+    handlers: HandlerSettings, gateway: FakeGateway
+) -> None:
+    from opentelemetry.sdk.trace import TracerProvider
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+    from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    lambda_config = replace(handlers.payments.lambda_, enable_xray=True, tracer_provider=provider)
+    traced = replace(handlers, payments=replace(handlers.payments, lambda_=lambda_config))
+    install(traced, gateway)
+
+    assert create()["statusCode"] == 201
+    names = [span.name for span in exporter.get_finished_spans()]
+    assert "DynamoDB.TransactWriteItems" in names and "DynamoDB.PutItem" in names
+
+
+def test_a_fresh_process_builds_the_runtime_at_import_from_the_environment(
+    dynamo_config: Config, handlers: HandlerSettings
+) -> None:
+    assert dynamo_config.endpoint_url is not None
+    env = {
+        "PAYMENTS_ENDPOINT_URL": dynamo_config.endpoint_url,
+        "PAYMENTS_TABLE_PREFIX": dynamo_config.table_prefix,
+        "PAYMENTS_TRANSPORT": str(dynamo_config.transport),
+        "PAYMENTS_GATEWAY": "payments:FakeGateway",
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+    }
+    cold, replayed = run_cold(
+        "payments.handlers.process:handler",
+        [create_event(), create_event()],
+        timeout=10,
+        env=env,
+        cwd=str(REPO_ROOT),
+    )
+    assert cold.ok and replayed.ok, (cold.traceback, replayed.traceback)
+    assert (cold.value["statusCode"], replayed.value["statusCode"]) == (201, 200)
