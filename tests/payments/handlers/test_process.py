@@ -12,9 +12,9 @@ from typing import Any
 
 import pytest
 
-from asyncdynamo import Config, run_in_lambda_loop
+from asyncdynamo import DB, Config, run_in_lambda_loop
 from asyncdynamo.lambda_testing import LambdaContext, run_cold
-from payments import AuditRecord, FakeGateway, Payment
+from payments import AuditRecord, FakeGateway, Merchant, Payment
 from payments.events import load_event
 from payments.handlers import HandlerSettings, current, process, query
 from tests.payments.conftest import TEST_PAN
@@ -169,11 +169,21 @@ def test_wrong_status_is_409_and_refund_beyond_capture_is_400() -> None:
     assert body(too_much)["error"] == "RefundExceedsCaptureError"
 
 
-def test_another_merchants_payment_is_404() -> None:
+@pytest.fixture
+async def other_merchant(payment_tables: DB) -> str:
+    await payment_tables.put(Merchant(merchant_id="m-other", name="Other", currencies=["USD"]))
+    return "m-other"
+
+
+def test_another_merchants_payment_is_404_and_an_unknown_merchant_403(other_merchant: str) -> None:
     payment_id = body(create())["payment"]["payment_id"]
-    event = load_event("query_payment", payment_id=payment_id)
-    event["requestContext"]["authorizer"]["jwt"]["claims"]["merchant_id"] = "m-other"
-    assert invoke(query.handler, event)["statusCode"] == 403  # m-other is not a merchant
+    for name in ("query_payment", "query_audit", "process_capture"):
+        event = load_event(name, payment_id=payment_id)
+        event["requestContext"]["authorizer"]["jwt"]["claims"]["merchant_id"] = other_merchant
+        handler = process.handler if name.startswith("process") else query.handler
+        assert invoke(handler, event)["statusCode"] == 404, name
+    event["requestContext"]["authorizer"]["jwt"]["claims"]["merchant_id"] = "m-nobody"
+    assert invoke(process.handler, event)["statusCode"] == 403
 
 
 async def _stored(model: type[Any]) -> int:
