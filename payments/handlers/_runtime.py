@@ -254,7 +254,5 @@ def reset() -> None:
 
     runtime, _RUNTIME = _RUNTIME, None
     if runtime is not None and runtime.multi is not None:
-        from asyncdynamo import run_in_lambda_loop as run
-
-        run(runtime.multi.aclose())
+        run_in_lambda_loop(runtime.multi.aclose())  # partner clients live on the runner's loop
     reset_lambda_process()
