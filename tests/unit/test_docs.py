@@ -156,3 +156,10 @@ def test_the_api_reference_lists_the_testing_helpers() -> None:
     helpers = set(testing.__all__) - fixtures
     missing = sorted(helpers - _documented("api.md", "asyncdynamo.testing"))
     assert not missing, f"docs/api.md lacks '::: asyncdynamo.testing.NAME' for {missing}"
+
+
+def test_the_api_reference_lists_the_dynamorm_names() -> None:
+    dms = importlib.import_module("asyncdynamo.dms")
+    documented = _documented("api.md", "asyncdynamo.dms") | _documented("api.md")
+    missing = sorted(set(dms.__all__) - documented)
+    assert not missing, f"docs/api.md lacks '::: asyncdynamo.dms.NAME' for {missing}"
