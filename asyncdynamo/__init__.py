@@ -7,6 +7,7 @@ from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
+from ._encryption._policy import DataKeyCachePolicy
 from ._error_table import error_from_service
 from ._errors import (
     AccessDeniedError,
@@ -23,6 +24,7 @@ from ._errors import (
     CursorError,
     DeadlineExceededError,
     DecryptionFailedError,
+    EncryptionNotConfiguredError,
     ExpressionError,
     IdempotentParameterMismatchError,
     InternalServerError,
@@ -33,6 +35,7 @@ from ._errors import (
     ItemNotFoundError,
     ItemTooLargeError,
     KeyUnavailableError,
+    KMSUnavailableError,
     LambdaTimeoutError,
     ModelDeclarationError,
     NoIndexForQueryError,
@@ -154,9 +157,11 @@ __all__ = [
     "Credentials",
     "CredentialsProvider",
     "CursorError",
+    "DataKeyCachePolicy",
     "DeadlineExceededError",
     "DecryptionFailedError",
     "Encrypted",
+    "EncryptionNotConfiguredError",
     "ExpressionError",
     "FieldSpec",
     "GlobalIndex",
@@ -170,6 +175,7 @@ __all__ = [
     "ItemDecodeError",
     "ItemNotFoundError",
     "ItemTooLargeError",
+    "KMSUnavailableError",
     "Key",
     "KeyRole",
     "KeyUnavailableError",

@@ -269,6 +269,7 @@ async def batch_get(
     """Read many items of one model by key (see :meth:`DB.batch_get`)."""
     spec = spec_of(model)
     table = db.table_name(model)
+    crypto = db._crypto(spec, table)
     ordered: dict[Hashable, None] = {}
     entries: list[tuple[str, dict[str, Any]]] = []
     for key in keys:
@@ -291,14 +292,26 @@ async def batch_get(
         left = response.get("UnprocessedKeys") or {}
         return {t: list(v.get("Keys", ())) for t, v in left.items()}
 
-    def collect(response: dict[str, Any]) -> None:
-        for raw in (response.get("Responses") or {}).get(table, ()):
-            found[
-                item_identity(table, {f.attribute: raw[f.attribute] for f in spec.key_fields})
-            ] = raw
+    def key_of(raw: dict[str, AttributeValue]) -> dict[str, AttributeValue]:
+        return {f.attribute: raw[f.attribute] for f in spec.key_fields}
 
     async def run(chunk: _Chunk) -> tuple[Entries, AsyncDynamoError | None]:
-        return await _drain(db, "BatchGetItem", chunk, build, unprocessed, collect)
+        got: dict[Hashable, dict[str, AttributeValue]] = found if crypto is None else {}
+
+        def collect(response: dict[str, Any]) -> None:
+            for raw in (response.get("Responses") or {}).get(table, ()):
+                got[item_identity(table, key_of(raw))] = raw
+
+        left, error = await _drain(db, "BatchGetItem", chunk, build, unprocessed, collect)
+        if crypto is not None and got:
+            # Encrypted items are opened per chunk, while other chunks are read. Until they are
+            # opened they are not done: a deadline while KMS answers reports their keys as
+            # unprocessed instead of dropping them.
+            chunk.pending = {**left, table: [*left.get(table, ()), *map(key_of, got.values())]}
+            opened = await crypto.open_items(list(got.values()))
+            found.update(zip(got, opened, strict=True))
+            chunk.pending = left
+        return left, error
 
     def read() -> list[M]:
         return [from_item(spec, found[i]) for i in ordered if i in found]
@@ -352,12 +365,13 @@ async def batch_write(
 
     for item in puts:
         spec = spec_of(type(item))
+        table = db.table_name(type(item))
+        crypto = db._crypto(spec, table)
         item = _stamped(spec, item, now, skip_version_check)
-        add(
-            db.table_name(type(item)),
-            key_of(spec, item),
-            {"PutRequest": {"Item": to_item(spec, item)}},
-        )
+        wire = to_item(spec, item)
+        if crypto is not None:
+            wire = await crypto.seal_item(wire)
+        add(table, key_of(spec, item), {"PutRequest": {"Item": wire}})
         stored.append(item)
     for target in deletes:
         if isinstance(target, Key):
@@ -369,6 +383,7 @@ async def batch_write(
                 key_of(spec_of(type(target)), target),
                 type(target),
             )
+        db._crypto(spec, db.table_name(model))  # fail closed like every other operation
         if spec.version is not None and not skip_version_check:
             raise UsageError(
                 f"{spec.model.__name__} is versioned and batch deletes cannot check versions; "

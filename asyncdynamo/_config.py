@@ -9,6 +9,8 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from ._encryption._policy import DataKeyCachePolicy
+
 __all__ = ["Config", "Credentials", "CredentialsProvider", "RetryPolicy", "TransportKind"]
 
 
@@ -70,9 +72,13 @@ _TWO_TO_MINUS_53 = 2.0**-53
 
 
 # Which Config field overrides each service's endpoint. DynamoDB's override (moto, DynamoDB Local,
-# a VPC endpoint) is never used for STS: AssumeRole carries the base account's session token.
-# KMS uses ``endpoint_url`` until it has its own setting. Services not listed get no override.
-_ENDPOINT_SETTINGS = {"dynamodb": "endpoint_url", "sts": "sts_endpoint_url", "kms": "endpoint_url"}
+# a VPC endpoint) is never used for STS or KMS: AssumeRole carries the base account's session
+# token, and KMS returns plaintext data keys. Services not listed get no override.
+_ENDPOINT_SETTINGS = {
+    "dynamodb": "endpoint_url",
+    "sts": "sts_endpoint_url",
+    "kms": "kms_endpoint_url",
+}
 
 
 def redacted_repr(obj: Any, secrets: frozenset[str]) -> str:
@@ -117,6 +123,11 @@ class Config:
             shown as ``'***'`` by ``repr``.
         session: an aiobotocore ``AioSession`` or ``aioboto3.Session`` to build the client from.
         client_options: extra keyword arguments for the transport (advanced).
+        kms_key_id: the KMS key (id, ARN or alias) that seals ``Encrypted`` fields; a model's
+            ``__kms_key_id__`` wins. ``None``: models with encrypted fields fail closed.
+        kms_endpoint_url: override KMS's endpoint (moto...); ``None`` uses the regional one.
+            ``endpoint_url`` is never used for KMS.
+        data_key_cache: bounds on reusing KMS data keys (see :class:`DataKeyCachePolicy`).
     """
 
     region: str = "us-east-1"
@@ -135,6 +146,9 @@ class Config:
     cursor_secret: bytes | None = None
     session: Any = None
     client_options: Mapping[str, Any] = field(default_factory=dict)
+    kms_key_id: str | None = None
+    kms_endpoint_url: str | None = None
+    data_key_cache: DataKeyCachePolicy = field(default_factory=DataKeyCachePolicy)
 
     def __post_init__(self) -> None:
         if self.max_pool_connections < 1:

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     # of a handler whose first request is a GetItem.
     from ._batch import Key
     from ._cursor import CursorCodec
+    from ._encryption._hooks import FieldCrypto
     from ._query import Query
     from ._scan import Scan
     from ._schema import Schema
@@ -88,6 +89,9 @@ class DB:
         self._clock = clock
         self._closed = False
         self._cursors: CursorCodec | None = None
+        # Field encryption's KMS client and data-key caches (created on first encrypted use);
+        # the dict is shared with deadline views, never with another DB (or partner account).
+        self._crypto_state: dict[Any, Any] = {}
 
     @cached_property
     def schema(self) -> Schema:
@@ -126,6 +130,10 @@ class DB:
     async def aclose(self) -> None:
         """Close the transport and its pooled connections."""
         self._closed = True
+        if self._crypto_state:
+            from ._encryption._hooks import close_encryption
+
+            await close_encryption(self._crypto_state)
         client, self._client = self._client, None
         if client is not None:
             await client.aclose()
@@ -167,6 +175,18 @@ class DB:
     def _spec(self, model: type[Model]) -> tuple[TableSpec, str]:
         return spec_of(model), self.table_name(model)
 
+    def _crypto(self, spec: TableSpec, table: str) -> FieldCrypto | None:
+        """Sealing/opening for a model with ``Encrypted`` fields, else ``None``; raises
+        EncryptionNotConfiguredError (callers ask before sending anything) without a KMS key."""
+        if not spec.encrypted:
+            return None
+        cached = self._crypto_state.get((spec.model, table))  # never for a deadline view
+        if cached is not None and not isinstance(getattr(self, "deadline", None), float):
+            return cached  # type: ignore[no-any-return]
+        from ._encryption._hooks import field_crypto
+
+        return field_crypto(self, spec, table)
+
     async def _write(self, write: PreparedWrite, extra: Mapping[str, Any]) -> dict[str, Any]:
         params = {**write.params, **extra}
         if "ConditionExpression" in params:
@@ -188,9 +208,12 @@ class DB:
         always checks its version: a stale instance raises :class:`VersionConflictError`.
         """
         spec, table = self._spec(type(item))
+        crypto = self._crypto(spec, table)
         write = prepare_put(
             spec, table, item, overwrite=overwrite, condition=condition, now=self._clock()
         )
+        if crypto is not None:
+            write = await crypto.seal_write(write)
         await self._write(write, {})
         stored: M = write.stored
         return stored
@@ -256,6 +279,7 @@ class DB:
             projection: return only these fields, as a ``{field: value}`` dict.
         """
         spec, table = self._spec(model)
+        crypto = self._crypto(spec, table)
         wire_key = key_from_values(spec, *key)
         params = prepare_get(spec, table, wire_key, consistent=consistent, projection=projection)
         response = await self.client.call("GetItem", params)
@@ -270,6 +294,8 @@ class DB:
             return None
         if projection is not None:
             return decode_projection(spec, raw)
+        if crypto is not None:
+            raw = await crypto.open_item(raw)
         found: M = from_item(spec, raw)
         return found
 
@@ -326,6 +352,7 @@ class DB:
         spec, table, wire_key, expected_version = self._target(
             target, key, expected_version, skip_version_check=skip_version_check
         )
+        crypto = self._crypto(spec, table)
         write = prepare_update(
             spec,
             table,
@@ -336,8 +363,13 @@ class DB:
             create_if_missing=create_if_missing,
             now=self._clock(),
         )
+        if crypto is not None:
+            write = await crypto.seal_write(write)
         response = await self._write(write, {"ReturnValues": "ALL_NEW"})
-        updated: M = from_item(spec, response["Attributes"])
+        attributes = response["Attributes"]
+        if crypto is not None:
+            attributes = await crypto.open_item(attributes)
+        updated: M = from_item(spec, attributes)
         return updated
 
     async def delete(
@@ -357,6 +389,7 @@ class DB:
         spec, table, wire_key, expected_version = self._target(
             target, key, expected_version, skip_version_check=skip_version_check
         )
+        crypto = self._crypto(spec, table)
         write = prepare_delete(
             spec, table, wire_key, condition=condition, expected_version=expected_version
         )
@@ -364,8 +397,27 @@ class DB:
         old = response.get("Attributes")
         if not old:
             return None
+        if crypto is not None:
+            old = await crypto.open_item(old)
         deleted: M = from_item(spec, old)
         return deleted
+
+    async def reencrypt(self, target: M | type[M], /, *key: Any) -> M:
+        """Re-seal an item's ``Encrypted`` fields under the current KMS key and data key.
+
+        ``target`` is an instance, or a model class and its key. Only the encrypted attributes
+        are rewritten, each only if it still holds the value read; version and timestamps are
+        left alone. See docs/encryption.md (rotation).
+
+        Raises:
+            ItemNotFoundError: no item under that key.
+            UsageError: the model has no ``Encrypted`` fields.
+        """
+        from ._encryption._hooks import reencrypt
+
+        spec, table, wire_key, _ = self._target(target, key, skip_version_check=True)
+        item: M = await reencrypt(self, spec, table, wire_key)
+        return item
 
     def now(self) -> datetime:
         """The current time on this DB's clock (aware UTC)."""

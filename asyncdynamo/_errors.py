@@ -12,7 +12,8 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   ├── NoIndexForQueryError           no table or index can serve a query (``.considered``)
 │   ├── CursorError                    a pagination cursor is tampered or belongs to another query
 │   ├── ConfigurationError             a Config / schema option cannot work
-│   │   └── PartnerConfigurationError  a partner's role ARN, ExternalId... is invalid (``.partner_id``)
+│   │   ├── PartnerConfigurationError  a partner's role ARN, ExternalId... is invalid (``.partner_id``)
+│   │   └── EncryptionNotConfiguredError  a model has Encrypted fields and no KMS key is set (``.model``)
 │   └── PartnerNotFoundError           no partner is configured under that id (``.partner_id``)
 ├── ServiceError                       DynamoDB (or STS/KMS) answered with an error (``.code``)
 │   ├── ConditionalCheckFailedError    a condition was false (``.item``: the old item, when returned)
@@ -29,7 +30,7 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   ├── ServiceValidationError         DynamoDB rejected the request as malformed
 │   ├── AccessDeniedError              credentials lack permission, or are invalid/expired
 │   ├── ItemCollectionSizeLimitError   an LSI item collection is over 10 GB
-│   ├── DecryptionFailedError          KMS: ciphertext, key or encryption context do not match
+│   ├── DecryptionFailedError          a sealed value is corrupt, moved, or KMS would not decrypt it
 │   ├── KeyUnavailableError            KMS: the key is disabled or pending deletion
 │   └── InternalServerError            a 5xx from the service (retryable)
 ├── TransportError                     no usable answer came back (retryable; ``.request_sent``)
@@ -40,6 +41,7 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 ├── ItemNotFoundError                  ``get(..., required=True)`` found nothing (``.key``)
 ├── ItemDecodeError                    a stored item does not validate as its model (``.item``)
 ├── UnprocessedItemsError              a batch left items unprocessed after every retry
+├── KMSUnavailableError                KMS throttled, failed or was unreachable; nothing was written (retryable)
 ├── AssumeRoleFailedError              STS refused a partner's role (``.partner_id``, ``.role_arn``)
 │   ├── AssumeRoleUnavailableError     STS throttled, failed or was unreachable (retryable)
 │   └── PartnerAccountMismatchError    the session STS gave is not provably in the partner's account
@@ -71,6 +73,7 @@ __all__ = [
     "CursorError",
     "DeadlineExceededError",
     "DecryptionFailedError",
+    "EncryptionNotConfiguredError",
     "ExpressionError",
     "IdempotentParameterMismatchError",
     "InternalServerError",
@@ -80,6 +83,7 @@ __all__ = [
     "ItemDecodeError",
     "ItemNotFoundError",
     "ItemTooLargeError",
+    "KMSUnavailableError",
     "KeyUnavailableError",
     "LambdaTimeoutError",
     "ModelDeclarationError",
@@ -334,11 +338,34 @@ class InternalServerError(ServiceError):
 
 
 class DecryptionFailedError(ServiceError):
-    """KMS could not decrypt: the ciphertext, key or encryption context does not match."""
+    """An encrypted value could not be opened, and no plaintext is returned.
+
+    Raised when KMS will not decrypt the value's data key (wrong key or encryption context), and
+    when the value itself fails its checks: a flipped byte, a truncated or unknown format, or a
+    value copied from another item, attribute or table. ``code`` is the KMS error code, or ``""``
+    when the check failed locally.
+    """
 
 
 class KeyUnavailableError(ServiceError):
     """The KMS key is disabled or pending deletion."""
+
+
+class KMSUnavailableError(AsyncDynamoError):
+    """KMS throttled, failed (5xx) or could not be reached, after the client's retries.
+
+    Raised before a write is sent (nothing was written) or after a read returned (nothing was
+    changed), so the whole operation may be retried. The KMS error is the ``__cause__``.
+
+    Attributes:
+        operation: the KMS operation (``GenerateDataKey`` or ``Decrypt``).
+    """
+
+    retryable = True
+
+    def __init__(self, message: str, *, operation: str) -> None:
+        super().__init__(message)
+        self.operation = operation
 
 
 # --- nothing usable came back -----------------------------------------------------------------
@@ -533,6 +560,21 @@ class PartnerConfigurationError(ConfigurationError):
     def __init__(self, message: str, *, partner_id: str) -> None:
         super().__init__(message)
         self.partner_id = partner_id
+
+
+class EncryptionNotConfiguredError(ConfigurationError):
+    """A model with ``Encrypted`` fields was used on a DB with no KMS key; nothing was sent.
+
+    Set ``Config.kms_key_id`` (or ``__kms_key_id__`` on the model). Field values are never
+    stored or read in clear as a fallback.
+
+    Attributes:
+        model: the model class name.
+    """
+
+    def __init__(self, message: str, *, model: str) -> None:
+        super().__init__(message)
+        self.model = model
 
 
 class PartnerNotFoundError(UsageError, LookupError):

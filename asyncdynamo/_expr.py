@@ -70,6 +70,8 @@ class Placeholders:
     values: dict[str, AttributeValue] = field(default_factory=dict)
     _by_name: dict[str, str] = field(default_factory=dict)
     prefix: str = ""
+    # Value tokens whose value must be sealed before sending (token -> attribute), see _update.
+    sealed: dict[str, str] = field(default_factory=dict)
 
     def name(self, attribute: str) -> str:
         token = self._by_name.get(attribute)
@@ -119,8 +121,25 @@ class Placeholders:
         except SerializationError as exc:
             raise ExpressionError(str(exc)) from exc
 
-    def render_path(self, path: Path) -> str:
+    def render_path(self, path: Path, *, whole_encrypted: bool = False) -> str:
+        """``#n0.#n1[2]`` for ``path``; an ``Encrypted`` field only as a whole-value update target.
+
+        DynamoDB only ever sees an encrypted field's ciphertext, so a condition, filter, key
+        condition or projection on it could not mean what it says (and would need its value in
+        clear): refused before anything is sent.
+        """
         spec = self.field_of(path)
+        if (
+            spec is not None
+            and spec.encrypted
+            and not (whole_encrypted and len(path.elements) == 1)
+        ):
+            raise ExpressionError(
+                f"{self.spec.model.__name__ if self.spec else ''}.{spec.name} is Encrypted: "
+                "DynamoDB stores only its ciphertext, so it cannot be used in a condition, "
+                "filter, key condition, projection or partial update. Read the item and compare "
+                "in Python, or set the whole value with Update().set(...)"
+            )
         parts: list[str] = []
         for position, element in enumerate(path.elements):
             if isinstance(element, int):

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, TypeVar
 
+from pydantic import SecretBytes, SecretStr
 from pydantic import ValidationError as PydanticValidationError
 
 from ._codec import AttributeValue, deserialize, serialize
@@ -33,6 +34,8 @@ def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
     """The AttributeValue stored for ``value`` in this field, or ``None`` to leave it out."""
     if value is None:
         return None if spec.omit_empty or spec.kind is ValueKind.SET else {"NULL": True}
+    if isinstance(value, SecretStr | SecretBytes):
+        value = value.get_secret_value()  # stored as the str/bytes it hides (sealed if Encrypted)
     if spec.is_ttl and isinstance(value, datetime):
         if value.tzinfo is None:
             raise SerializationError(f"{spec.name}: TTL datetime must be timezone-aware")
@@ -69,7 +72,8 @@ def to_item(spec: TableSpec, instance: Any) -> dict[str, AttributeValue]:
             item[field.attribute] = encoded
     for key_field in spec.key_fields:
         _check_key_value(spec, key_field, item.get(key_field.attribute))
-    check_size(spec, item)
+    if not spec.encrypted:  # an item with Encrypted fields is checked once sealed (larger)
+        check_size(spec, item)
     return item
 
 
@@ -102,11 +106,30 @@ def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
     try:
         return spec.model.model_validate(data)
     except PydanticValidationError as exc:
+        if spec.encrypted:
+            raise _redacted_decode_error(spec, item, exc) from None
         raise ItemDecodeError(
             f"a stored {spec.model.__name__} item does not match the model: {exc}",
             model=spec.model.__name__,
             item=item,
         ) from exc
+
+
+def _redacted_decode_error(
+    spec: TableSpec, item: Mapping[str, AttributeValue], exc: PydanticValidationError
+) -> ItemDecodeError:
+    # pydantic's message quotes input values, and the item holds opened (plaintext) values of
+    # Encrypted fields: say which fields failed and why, without values, and keep no cause.
+    problems = "; ".join(
+        f"{'.'.join(map(str, e['loc']))}: {e['msg']}"
+        for e in exc.errors(include_input=False, include_url=False, include_context=False)
+    )
+    hidden = {f.attribute for f in spec.encrypted}
+    return ItemDecodeError(
+        f"a stored {spec.model.__name__} item does not match the model: {problems}",
+        model=spec.model.__name__,
+        item={k: ({"B": b"<encrypted>"} if k in hidden else v) for k, v in item.items()},
+    )
 
 
 def check_index_key(spec: TableSpec, field: FieldSpec, value: AttributeValue) -> None:

@@ -21,12 +21,16 @@ class Model(BaseModel):
     """Base class for items stored in DynamoDB.
 
     Declare the table with ``__table__`` (a name, or a resolver such as :func:`env_table_name`)
-    and the keys with ``Annotated`` markers. A subclass without ``__table__`` anywhere in its
+    and the keys with ``Annotated`` markers; ``__kms_key_id__`` overrides the DB's KMS key for
+    ``Encrypted`` fields. A subclass without ``__table__`` anywhere in its
     hierarchy is abstract: a base for other models, never stored itself. Declaration mistakes
     raise :class:`ModelDeclarationError` when the class is created.
     """
 
     __table__: ClassVar[str | Callable[[Any], str] | None] = None
+    __kms_key_id__: ClassVar[str | None] = None
+    """The KMS key (id, ARN or alias) sealing this model's ``Encrypted`` fields; ``None``: the
+    DB's ``Config.kms_key_id``."""
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -39,6 +43,23 @@ class Model(BaseModel):
                 f"{cls.__name__}.__table__ must be a table name or a resolver, got {table!r}"
             )
         _SPECS[cls] = build_spec(cls, table)
+
+    def __repr_args__(self) -> Any:
+        # repr() and str() never show the value of an Encrypted field (logs, tracebacks).
+        spec = _SPECS.get(type(self))
+        hidden = {f.name for f in spec.encrypted} if spec is not None else set()
+        for name, value in super().__repr_args__():
+            if name in hidden and value is not None:
+                yield name, _Redacted()
+            else:
+                yield name, value
+
+
+class _Redacted:
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<encrypted>'"
 
 
 def spec_of(model: type[Any]) -> TableSpec:

@@ -251,6 +251,9 @@ class MultiAccountDB:
             credentials=None,  # never the base account's keys in a partner's config
             credentials_provider=credentials,
             session=self._session(),
+            # KMS, too, is called with the partner's credentials, by the partner DB's own client
+            # and data-key cache (never shared across accounts).
+            kms_key_id=partner.kms_key_id or base.config.kms_key_id,
         )
         if isinstance(base, LambdaDB):
             lambda_config = replace(

@@ -8,7 +8,7 @@ failed condition as a typed error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
@@ -65,6 +65,8 @@ class PreparedWrite:
     must_exist: bool = False
     must_not_exist: bool = False
     overwrite: bool = False
+    # Update values of Encrypted fields, sealed before sending: {value token: attribute}.
+    sealed_values: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def operation(self) -> str:
@@ -200,6 +202,7 @@ def prepare_update(
         key=key,
         expected_version=expected_version,
         must_exist=not create_if_missing,
+        sealed_values=dict(ph.sealed),
     )
 
 

@@ -226,7 +226,13 @@ class Reader(Generic[T]):
 
     # -- reading -------------------------------------------------------------------------------
     async def _call(self, params: Mapping[str, Any]) -> dict[str, Any]:
-        return await self._db.client.call(self._operation, params)
+        spec = self._spec
+        crypto = self._db._crypto(spec, params["TableName"]) if spec.encrypted else None
+        response = await self._db.client.call(self._operation, params)
+        if crypto is not None and response.get("Items"):
+            # Every item of the page is opened together: one KMS call per distinct data key.
+            response = {**response, "Items": await crypto.open_items(response["Items"])}
+        return response
 
     def _decode(self, raw: Mapping[str, AttributeValue]) -> T:
         item: T = self._decoder(self._spec, raw)

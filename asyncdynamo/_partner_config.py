@@ -62,6 +62,9 @@ class PartnerConfig:
             session duration must allow it).
         endpoint_url: the partner's DynamoDB endpoint, when not the region's default (tests,
             VPC endpoints); ``None`` uses the base DB's endpoint setting.
+        kms_key_id: the KMS key sealing ``Encrypted`` fields in the partner's tables; ``None``
+            uses the base config's ``kms_key_id`` (an alias then names the partner account's own
+            key, since KMS is called with the partner's credentials).
 
     Raises:
         PartnerConfigurationError: a field is missing or invalid (on construction).
@@ -74,6 +77,7 @@ class PartnerConfig:
     session_name: str | None = None
     session_seconds: int = 3600
     endpoint_url: str | None = None
+    kms_key_id: str | None = None
 
     def __post_init__(self) -> None:
         partner = self.partner_id
@@ -121,7 +125,7 @@ class PartnerConfig:
                 f"{MIN_SESSION_SECONDS} to {MAX_SESSION_SECONDS}, got {seconds!r}",
                 partner_id=partner,
             )
-        for name in ("region", "endpoint_url"):
+        for name in ("region", "endpoint_url", "kms_key_id"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
                 raise PartnerConfigurationError(

@@ -223,25 +223,50 @@ class Schema:
             ]
             if statuses[0] is not None and all(s == "ACTIVE" for s in statuses):
                 return
-            deadline = current_deadline()
-            loop = asyncio.get_running_loop()
-            if deadline is not None and loop.time() + self._poll >= deadline:
-                raise DeadlineExceededError(
-                    f"table {table!r} is not ACTIVE yet and the deadline is too close to poll again",
-                    operation="DescribeTable",
-                    remaining=deadline - loop.time(),
-                )
-            await asyncio.sleep(self._poll)
+            await self._before_next_poll(table, "is not ACTIVE yet")
         raise ConfigurationError(f"table {table!r} did not become ACTIVE in time")
 
-    async def delete(self, *models: type[Model], missing_ok: bool = True) -> None:
-        """Delete the tables of ``models``."""
+    async def wait_deleted(self, table: str) -> None:
+        """Poll (bounded) until DescribeTable no longer finds the table."""
+        for _ in range(self._max_polls):
+            try:
+                await self._db.client.call("DescribeTable", {"TableName": table})
+            except ResourceNotFoundError:
+                return
+            await self._before_next_poll(table, "is still being deleted")
+        raise ConfigurationError(f"table {table!r} was not deleted in time")
+
+    async def _before_next_poll(self, table: str, state: str) -> None:
+        """Sleep one poll interval, unless that would end past the caller's deadline."""
+        deadline = current_deadline()
+        loop = asyncio.get_running_loop()
+        if deadline is not None and loop.time() + self._poll >= deadline:
+            raise DeadlineExceededError(
+                f"table {table!r} {state} and the deadline is too close to poll again",
+                operation="DescribeTable",
+                remaining=deadline - loop.time(),
+            )
+        await asyncio.sleep(self._poll)
+
+    async def delete(
+        self, *models: type[Model], missing_ok: bool = True, wait: bool = True
+    ) -> None:
+        """Delete the tables of ``models``.
+
+        Args:
+            missing_ok: a table that does not exist is not an error.
+            wait: return only once each table is gone (DynamoDB keeps a table ``DELETING`` for
+                a while, and creating it again meanwhile fails); ``False`` returns at once.
+        """
         for name in dict.fromkeys(self._db.table_name(m) for m in models):
             try:
                 await self._db.client.call("DeleteTable", {"TableName": name})
             except ResourceNotFoundError:
                 if not missing_ok:
                     raise
+                continue
+            if wait:
+                await self.wait_deleted(name)
 
     async def ensure(
         self,

@@ -296,6 +296,12 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         raise ModelDeclarationError(
             f"{owner}.{name}: CreatedAt/UpdatedAt need a datetime field, not {annotation!r}"
         )
+    encrypted = any(isinstance(m, Encrypted) for m in markers)
+    if encrypted and (is_ttl or is_version or created or updated):
+        raise ModelDeclarationError(
+            f"{owner}.{name}: a TTL, Version, CreatedAt or UpdatedAt field cannot be Encrypted "
+            "(DynamoDB reads its value: it must be stored in clear)"
+        )
     if is_ttl:
         kind = ValueKind.NUMBER
     return FieldSpec(
@@ -310,7 +316,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         is_version=is_version,
         is_created_at=created,
         is_updated_at=updated,
-        encrypted=any(isinstance(m, Encrypted) for m in markers),
+        encrypted=encrypted,
     )
 
 

@@ -96,6 +96,9 @@ class Transaction:
         self._targets: set[Any] = set()
         self._size = 0
         self._committed = False
+        # Writes with their Encrypted values sealed, done once: a commit sent again under the
+        # same token must carry the same parameters (fresh nonces would differ).
+        self._sealed: list[PreparedWrite] | None = None
 
     def __len__(self) -> int:
         return len(self._writes)
@@ -103,6 +106,9 @@ class Transaction:
     def _add(self, write: PreparedWrite) -> None:
         if self._committed:
             raise UsageError("this transaction was committed; start a new one")
+        if self._sealed is not None:
+            raise UsageError("this transaction was already sent; start a new one to add actions")
+        self._db._crypto(write.spec, write.table)  # no KMS key for an encrypted model: fail now
         if len(self._writes) >= MAX_TRANSACTION_ACTIONS:
             raise RequestLimitError(
                 f"a transaction takes at most {MAX_TRANSACTION_ACTIONS} actions; split the work"
@@ -184,11 +190,17 @@ class Transaction:
         self._add(prepare_condition_check(spec, table, wire_key, condition))
 
     def request(self) -> dict[str, Any]:
-        """The TransactWriteItems parameters this transaction sends."""
-        if not self._writes:
+        """The TransactWriteItems parameters this transaction sends.
+
+        Values of ``Encrypted`` fields appear here as given; :meth:`commit` seals them.
+        """
+        return self._request(self._writes)
+
+    def _request(self, writes: list[PreparedWrite]) -> dict[str, Any]:
+        if not writes:
             raise UsageError("a transaction needs at least one action")
         actions = []
-        for write in self._writes:
+        for write in writes:
             body = dict(write.params)
             if "ConditionExpression" in body:
                 # The stored item comes back on failure, so a cause can say e.g. which version won.
@@ -208,12 +220,21 @@ class Transaction:
         """
         if self._committed:
             raise UsageError("this transaction was already committed")
-        params = self.request()
+        if self._sealed is None:
+            self._sealed = await self._seal()
+        params = self._request(self._sealed)
         try:
             await self._db.client.call("TransactWriteItems", params)
         except TransactionCanceledError as exc:
             raise self._explain(exc) from exc
         self._committed = True
+
+    async def _seal(self) -> list[PreparedWrite]:
+        sealed: list[PreparedWrite] = []
+        for write in self._writes:
+            crypto = self._db._crypto(write.spec, write.table)
+            sealed.append(write if crypto is None else await crypto.seal_write(write))
+        return sealed
 
     def _explain(self, exc: TransactionCanceledError) -> TransactionFailedError:
         causes: list[AsyncDynamoError | None] = [None] * len(self._writes)
@@ -262,9 +283,24 @@ async def transact_get(db: DB, keys: Sequence[Key[M]]) -> list[M | None]:
             raise UsageError(f"{key} appears twice in one transact_get; pass it once")
         seen.add(identity)
         actions.append({"Get": {"TableName": table, "Key": wire}})
+    cryptos = [db._crypto(spec_of(key.model), db.table_name(key.model)) for key in keys]
     response = await db.client.call("TransactGetItems", {"TransactItems": actions})
-    out: list[M | None] = []
-    for key, entry in zip(keys, response.get("Responses", ()), strict=True):
-        raw = entry.get("Item") if entry else None
-        out.append(from_item(spec_of(key.model), raw) if raw else None)
-    return out
+    raws = [
+        (entry.get("Item") if entry else None) or None
+        for _, entry in zip(keys, response.get("Responses", ()), strict=True)
+    ]
+    # Encrypted items of one model are opened together (their data keys fetched concurrently).
+    groups: dict[type[Any], list[int]] = {}
+    for index, (key, raw) in enumerate(zip(keys, raws, strict=True)):
+        if raw is not None and cryptos[index] is not None:
+            groups.setdefault(key.model, []).append(index)
+    for indexes in groups.values():
+        crypto = cryptos[indexes[0]]
+        assert crypto is not None
+        opened = await crypto.open_items([raws[i] or {} for i in indexes])
+        for index, item in zip(indexes, opened, strict=True):
+            raws[index] = item
+    return [
+        from_item(spec_of(key.model), raw) if raw else None
+        for key, raw in zip(keys, raws, strict=True)
+    ]

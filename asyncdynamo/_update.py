@@ -197,8 +197,11 @@ def _render_action(
                 f"two update actions touch overlapping paths {earlier} and {path}"
             )
     seen.append(path)
-    target = ph.render_path(path)
     op = action.op
+    top = ph.field_of(path) if len(path.elements) == 1 else None
+    # An Encrypted field can only be replaced whole (its sealed value is set) or removed.
+    encrypted = top is not None and top.encrypted and op in (UpdateOp.SET, UpdateOp.REMOVE)
+    target = ph.render_path(path, whole_encrypted=encrypted)
     if op is UpdateOp.SET:
         _check_nullable(ph, path, action.value)
         # A NULL index key is rejected by DynamoDB; like to_item, store a missing key (sparse).
@@ -209,7 +212,10 @@ def _render_action(
             clauses["REMOVE"].append(target)
         else:
             _check_index_value(ph, path, stored, index_key)
-            clauses["SET"].append(f"{target} = {ph.value(stored)}")
+            token = ph.value(stored)
+            if encrypted and top is not None and "NULL" not in stored:
+                ph.sealed[token] = top.attribute  # sealed by the DB before sending
+            clauses["SET"].append(f"{target} = {token}")
     elif op is UpdateOp.SET_IF_NOT_EXISTS:
         encoded = ph.encode(path, action.value)
         _check_index_value(ph, path, encoded, _is_index_key(ph, path))

@@ -9,7 +9,6 @@ with MotoServer() as server:
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -38,25 +37,36 @@ class Endpoint:
 
 
 class MotoServer:
-    """moto's threaded server on 127.0.0.1 at a free port (a context manager)."""
+    """moto's server on 127.0.0.1 at a free port, atomic per request (a context manager).
+
+    Unlike moto's own ``ThreadedMotoServer``, each request is handled atomically, as DynamoDB
+    does (two conditional updates expecting the same version never both succeed), and
+    ``ClientRequestToken`` on ``TransactWriteItems`` deduplicates for 10 minutes.
+    """
 
     def __init__(self, host: str = "127.0.0.1") -> None:
-        from moto.server import ThreadedMotoServer
+        from ._testing._moto import AtomicMotoThread
 
-        self._server = ThreadedMotoServer(ip_address=host, port=0, verbose=False)
+        self._server = AtomicMotoThread(host)
         self.url = ""
         self.region = "us-east-1"
 
-    def __enter__(self) -> MotoServer:
-        # werkzeug logs every request at INFO; keep test and demo output readable.
-        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    def start(self) -> MotoServer:
+        """Start serving (in a daemon thread of this process); returns ``self``."""
         self._server.start()
-        host, port = self._server.get_host_and_port()
+        host, port = self._server.address
         self.url = f"http://{host}:{port}"
         return self
 
-    def __exit__(self, *exc: object) -> None:
+    def stop(self) -> None:
+        """Stop serving."""
         self._server.stop()
+
+    def __enter__(self) -> MotoServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
 
     @property
     def endpoint(self) -> Endpoint:
@@ -76,6 +86,7 @@ def config_for(endpoint: Endpoint, **overrides: Any) -> Config:
         region=endpoint.region,
         endpoint_url=endpoint.url,
         sts_endpoint_url=endpoint.url if endpoint.is_moto else None,
+        kms_endpoint_url=endpoint.url if endpoint.is_moto else None,  # moto serves KMS too
         credentials=endpoint.credentials,
         connect_timeout=5.0,
         read_timeout=30.0,

@@ -12,8 +12,14 @@ per test. moto also serves STS, so its configs set ``sts_endpoint_url`` to the s
 ``ASYNCDYNAMO_TEST_TRANSPORTS`` (comma-separated, default: every installed transport) picks the
 transports the ``db`` fixture is parametrized over.
 
+``ASYNCDYNAMO_TEST_KMS_KEY`` names an existing KMS key for the ``kms_key`` fixture outside moto.
+
 Fixtures: ``dynamo_endpoint`` (session), ``dynamo_transport``, ``table_prefix``, ``dynamo_config``,
-``db``, ``make_tables``.
+``db``, ``make_tables``, ``fault_proxy``, ``kms_key``.
+
+:class:`FaultProxy` sits between a client and the server and injects scripted faults (latency,
+throttling, errors, connection resets, unprocessed batch items, transaction conflicts) while
+counting what it forwarded, so tests can prove "nothing was sent" or "applied once".
 """
 
 from __future__ import annotations
@@ -28,25 +34,53 @@ from typing import Any
 import pytest
 
 from ._config import Config, Credentials, TransportKind
-from ._db import DB
+from ._db import DB, create_transport
 from ._model import Model
+from ._testing._faults import (
+    Counts,
+    Delay,
+    ErrorReply,
+    Fault,
+    Reset,
+    Rule,
+    Stage,
+    Stall,
+    TransactionConflict,
+    Unprocessed,
+)
+from ._testing._proxy import FaultProxy
 from .local import DUMMY_CREDENTIALS, Endpoint, MotoServer, config_for
 
 __all__ = [
     "ENDPOINT_VARIABLE",
+    "Counts",
+    "Delay",
     "Endpoint",
+    "ErrorReply",
+    "Fault",
+    "FaultProxy",
     "MotoServer",
+    "Reset",
+    "Rule",
+    "Stage",
+    "Stall",
+    "TransactionConflict",
+    "Unprocessed",
     "config_for",
+    "create_kms_key",
     "db",
     "dynamo_config",
     "dynamo_endpoint",
     "dynamo_transport",
+    "fault_proxy",
+    "kms_key",
     "make_tables",
     "table_prefix",
 ]
 
 ENDPOINT_VARIABLE = "ASYNCDYNAMO_TEST_ENDPOINT"
 TRANSPORTS_VARIABLE = "ASYNCDYNAMO_TEST_TRANSPORTS"
+KMS_KEY_VARIABLE = "ASYNCDYNAMO_TEST_KMS_KEY"
 
 
 def _env_credentials() -> Credentials | None:
@@ -135,4 +169,41 @@ async def make_tables(db: DB) -> AsyncIterator[Callable[..., Awaitable[list[str]
 
     yield create
     if created:  # moto keeps deleted tables' memory otherwise; runs before `db` closes
-        await db.schema.delete(*created)
+        await db.schema.delete(*created, wait=False)
+
+
+@pytest.fixture
+def fault_proxy(dynamo_endpoint: Endpoint) -> Iterator[FaultProxy]:
+    """A :class:`FaultProxy` in front of the session's endpoint, stopped after the test.
+
+    Point a config at it with ``dataclasses.replace(dynamo_config, endpoint_url=fault_proxy.url)``.
+    Skips the test when the endpoint is not plain http (real AWS).
+    """
+    if dynamo_endpoint.url is None or not dynamo_endpoint.url.startswith("http://"):
+        pytest.skip("the fault proxy needs a plain-http endpoint")
+    with FaultProxy(dynamo_endpoint.url) as proxy:
+        yield proxy
+
+
+async def create_kms_key(config: Config) -> str:
+    """Create a symmetric KMS key at ``config``'s KMS endpoint (moto: free, instant); its ARN."""
+    kms = create_transport(config, service="kms")  # at config.kms_endpoint_url
+    try:
+        created = await kms.call("CreateKey", {"Description": "asyncdynamo tests"})
+    finally:
+        await kms.aclose()
+    return str(created["KeyMetadata"]["Arn"])
+
+
+@pytest.fixture
+async def kms_key(dynamo_endpoint: Endpoint, dynamo_config: Config) -> str:
+    """A KMS key for ``Encrypted`` fields: ``ASYNCDYNAMO_TEST_KMS_KEY``, else a new one in moto.
+
+    Pass it on: ``DB(replace(dynamo_config, kms_key_id=kms_key))``.
+    """
+    existing = os.environ.get(KMS_KEY_VARIABLE, "").strip()
+    if existing:
+        return existing
+    if not dynamo_endpoint.is_moto:
+        pytest.skip(f"set {KMS_KEY_VARIABLE} to test encrypted fields outside moto")
+    return await create_kms_key(dynamo_config)

@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 __all__ = ["run"]
 
@@ -262,6 +263,12 @@ async def _seed(url: str) -> None:
 
 
 def _run_script(source: str, args: Sequence[str]) -> float:
+    value: float = run_child(source, args)["value"]
+    return value
+
+
+def run_child(source: str, args: Sequence[str]) -> dict[str, Any]:
+    """Run ``source`` in a fresh measured child process; its last stdout line, as JSON."""
     with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
         handle.write(source)
     try:
@@ -276,8 +283,8 @@ def _run_script(source: str, args: Sequence[str]) -> float:
         os.unlink(handle.name)
     if completed.returncode != 0:
         raise RuntimeError(f"benchmark script failed:\n{completed.stderr[-2000:]}")
-    value: float = json.loads(completed.stdout.strip().splitlines()[-1])["value"]
-    return value
+    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
+    return result
 
 
 def _median_of(source: str, args: Sequence[str], repeats: int) -> float:

@@ -10,26 +10,22 @@ import pytest
 
 from asyncdynamo import Config, LambdaConfig, LambdaDB, LambdaEnvironment, LambdaTimeoutError, attr
 from asyncdynamo.lambda_testing import LambdaContext
-from asyncdynamo.testing import Endpoint
+from asyncdynamo.testing import Counts, Delay, FaultProxy, Stall
 from tests.models import Note
-from tests.reliability.slow_proxy import SlowProxy
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def proxy(dynamo_endpoint: Endpoint) -> Iterator[SlowProxy]:
-    if dynamo_endpoint.url is None or not dynamo_endpoint.url.startswith("http://"):
-        pytest.skip("the proxy needs a plain-http endpoint")
-    with SlowProxy(dynamo_endpoint.url) as running:
-        yield running
-        running.release()
+def proxy(fault_proxy: FaultProxy) -> Iterator[FaultProxy]:
+    yield fault_proxy
+    fault_proxy.release()
 
 
 @pytest.fixture
 async def lambda_db(
     dynamo_config: Config,
-    proxy: SlowProxy,
+    proxy: FaultProxy,
     make_tables: Callable[..., Awaitable[list[str]]],
 ) -> AsyncIterator[LambdaDB]:
     await make_tables(Note)
@@ -47,22 +43,24 @@ def leftover_tasks(before: set[asyncio.Task[object]]) -> set[asyncio.Task[object
 
 
 async def test_a_stalled_server_raises_lambda_timeout_and_leaves_nothing_running(
-    lambda_db: LambdaDB, proxy: SlowProxy
+    lambda_db: LambdaDB, proxy: FaultProxy
 ) -> None:
-    proxy.hold()
+    assert await lambda_db.get(Note, "n0") is None  # the client is set up before the clock runs
+    stall = proxy.inject(Stall())
     before = asyncio.all_tasks()
     ldb = lambda_db.with_lambda_timeout(LambdaContext(timeout=0.8))
     with pytest.raises(LambdaTimeoutError) as raised:
         await ldb.get(Note, "n1")
     assert raised.value.operation == "GetItem"
-    assert proxy.requests_seen == 1
+    assert stall.injected == 1
+    assert proxy.counts() == Counts(received=2, forwarded=1, injected=1)
     assert leftover_tasks(before) == set()
 
 
 async def test_the_next_invocation_works_after_a_timeout(
-    lambda_db: LambdaDB, proxy: SlowProxy
+    lambda_db: LambdaDB, proxy: FaultProxy
 ) -> None:
-    proxy.hold()
+    proxy.inject(Stall())
     with pytest.raises(LambdaTimeoutError):
         await lambda_db.with_lambda_timeout(LambdaContext(timeout=0.5)).get(Note, "n1")
     proxy.release()
@@ -72,9 +70,9 @@ async def test_the_next_invocation_works_after_a_timeout(
 
 
 async def test_concurrent_calls_are_all_cut_at_the_deadline(
-    lambda_db: LambdaDB, proxy: SlowProxy
+    lambda_db: LambdaDB, proxy: FaultProxy
 ) -> None:
-    proxy.hold()
+    proxy.inject(Stall())
     before = asyncio.all_tasks()
     ldb = lambda_db.with_lambda_timeout(LambdaContext(timeout=0.8))
     results = await asyncio.gather(
@@ -85,9 +83,9 @@ async def test_concurrent_calls_are_all_cut_at_the_deadline(
 
 
 async def test_a_slow_server_stops_a_sequence_of_writes_at_the_deadline(
-    lambda_db: LambdaDB, proxy: SlowProxy
+    lambda_db: LambdaDB, proxy: FaultProxy
 ) -> None:
-    proxy.delay = 0.15
+    proxy.inject(Delay(0.15))
     ldb = lambda_db.with_lambda_timeout(LambdaContext(timeout=1.0))
 
     async def write_many() -> int:
@@ -101,12 +99,12 @@ async def test_a_slow_server_stops_a_sequence_of_writes_at_the_deadline(
         await write_many()
 
 
-async def test_no_time_left_sends_nothing(lambda_db: LambdaDB, proxy: SlowProxy) -> None:
+async def test_no_time_left_sends_nothing(lambda_db: LambdaDB, proxy: FaultProxy) -> None:
     ldb = lambda_db.with_lambda_timeout(LambdaContext(timeout=0))
     with pytest.raises(LambdaTimeoutError) as raised:
         await ldb.put(Note(note_id="n1"))
     assert raised.value.remaining <= 0
-    assert (proxy.connections_seen, proxy.requests_seen) == (0, 0)
+    assert (proxy.connections, proxy.counts().received) == (0, 0)
 
 
 async def test_queries_batches_and_transactions_work_through_the_view(lambda_db: LambdaDB) -> None:
@@ -120,9 +118,9 @@ async def test_queries_batches_and_transactions_work_through_the_view(lambda_db:
 
 
 async def test_queries_batches_and_transactions_stop_at_the_deadline(
-    lambda_db: LambdaDB, proxy: SlowProxy
+    lambda_db: LambdaDB, proxy: FaultProxy
 ) -> None:
-    proxy.hold()
+    proxy.inject(Stall())
     before = asyncio.all_tasks()
 
     async def iterate_query(ldb: LambdaDB) -> None:
