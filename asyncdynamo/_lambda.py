@@ -237,13 +237,18 @@ class LambdaDB(DB):
     async def before_snapshot(self) -> None:
         """Get ready to be snapshotted: nothing secret or connected may be copied.
 
-        Runs the :meth:`add_snapshot_hooks` callables, then closes the client this DB built
+        Runs the :meth:`add_snapshot_hooks` callables, wipes and drops the cached KMS data keys
+        of ``Encrypted`` fields and closes the KMS client, then closes the client this DB built
         (its pooled connections; the lean transport also drops its cached credentials). The DB
         stays usable: the next call (or :meth:`after_restore`) builds a new client. A transport
         passed to the constructor is the caller's and is left alone. Registered with the runtime
         by :func:`new_lambda_optimized` when SnapStart's ``snapshot_restore_py`` is present.
         """
         await self._snapshot_hooks.run_before()
+        if self._crypto_state:  # KMS data keys (wiped) and the KMS client: rebuilt on next use
+            from ._encryption._hooks import close_encryption
+
+            await close_encryption(self._crypto_state)
         if not self._owns_transport:
             return
         client, transport = self._client, self._transport

@@ -7,6 +7,7 @@ import random
 import sys
 import types
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -29,7 +30,9 @@ from asyncdynamo._client import Client
 from asyncdynamo._lean import LeanTransport
 from asyncdynamo._runner import begin_invocation, invocation_count
 from asyncdynamo._spec import WRITE_TOKEN_ATTRIBUTE
+from tests.encryption_models import Card
 from tests.fakes import FakeTransport
+from tests.kms_fake import FakeKms, fake_kms_client
 from tests.models import Note
 from tests.unit.test_multi_account import ACME, BASE_CONFIG, FakeSts, NoNetwork
 
@@ -227,3 +230,33 @@ async def test_partner_credentials_are_dropped_before_the_snapshot() -> None:
         await base.after_restore()
         assert (await provider()).access_key_id == "ASIA2"  # the role is assumed again
         assert len(sts.role_arns) == 2
+
+
+async def test_kms_data_keys_are_wiped_and_dropped_before_the_snapshot() -> None:
+    kms = FakeKms()
+    stored: dict[str, Any] = {}
+
+    def table(operation: str, params: dict[str, Any]) -> dict[str, Any]:
+        if operation == "PutItem":
+            stored.update(params["Item"])
+            return {}
+        return {"Item": stored}
+
+    db = LambdaDB(
+        LambdaConfig(
+            base_config=replace(LEAN, kms_key_id="alias/test"), environment=LambdaEnvironment()
+        ),
+        transport=FakeTransport(handler=table),
+    )
+    client, kms_transport = fake_kms_client(kms)
+    db._crypto_state["kms"] = client
+    await db.put(Card(card_id="k1", pan="4111111111111111", holder="Ada"))
+    engine = db._crypto_state["engine"]
+    cached = [
+        entry for cache in (engine.sealing, engine.opening) for entry in cache._entries.values()
+    ]
+    assert cached
+    await db.before_snapshot()
+    assert db._crypto_state == {}
+    assert all(entry.material == bytearray(len(entry.material)) for entry in cached)  # wiped
+    assert kms_transport.closed
