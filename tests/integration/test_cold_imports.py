@@ -59,6 +59,8 @@ OURS = {
     "asyncdynamo._codec",
     "asyncdynamo._config",
     "asyncdynamo._db",
+    "asyncdynamo._encryption",  # an empty package __init__
+    "asyncdynamo._encryption._policy",  # DataKeyCachePolicy, a Config field (stdlib only)
     "asyncdynamo._error_table",
     "asyncdynamo._errors",
     "asyncdynamo._expr",
