@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import inspect
 import logging
 import time
@@ -245,6 +246,10 @@ class LambdaDB(DB):
         by :func:`new_lambda_optimized` when SnapStart's ``snapshot_restore_py`` is present.
         """
         await self._snapshot_hooks.run_before()
+        # Loaded lazily on a cold start (a GetItem needs neither); in the snapshot, a restored
+        # copy's first write or query does not pay for importing them.
+        importlib.import_module("asyncdynamo._expr")
+        importlib.import_module("asyncdynamo._update")
         if self._crypto_state:  # KMS data keys (wiped) and the KMS client: rebuilt on next use
             from ._encryption._hooks import close_encryption
 

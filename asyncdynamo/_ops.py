@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
@@ -27,10 +27,13 @@ from ._errors import (
     UsageError,
     VersionConflictError,
 )
-from ._expr import Condition, Path, Placeholders, all_of, attr, render_condition
 from ._item import check_size, key_of, to_item
 from ._spec import TableSpec
-from ._update import Update, render_update
+
+if TYPE_CHECKING:
+    # Imported where used: a handler whose first request is a GetItem never loads expressions.
+    from ._expr import Condition, Path, Placeholders
+    from ._update import Update
 
 __all__ = [
     "PreparedWrite",
@@ -85,12 +88,22 @@ def _attach(params: dict[str, Any], ph: Placeholders) -> dict[str, Any]:
     return params
 
 
+def _placeholders(spec: TableSpec) -> Placeholders:
+    from ._expr import Placeholders
+
+    return Placeholders(spec=spec)
+
+
 def _key_condition_exists(spec: TableSpec, exists: bool) -> Condition:
+    from ._expr import attr
+
     path = attr(spec.partition.name)
     return path.exists() if exists else path.not_exists()
 
 
 def _version_condition(spec: TableSpec, expected: int) -> Condition:
+    from ._expr import attr
+
     assert spec.version is not None
     # Optimistic locking: the write only applies if nobody wrote since `expected` was read.
     return attr(spec.version.name) == expected
@@ -108,6 +121,8 @@ def _finish(
     params: dict[str, Any], ph: Placeholders, conditions: list[Condition | None]
 ) -> dict[str, Any]:
     """Render the AND of ``conditions`` (if any) and attach all placeholders to ``params``."""
+    from ._expr import all_of, render_condition
+
     combined = all_of(conditions)
     if combined is not None:
         params["ConditionExpression"] = render_condition(combined, ph)
@@ -146,7 +161,7 @@ def prepare_put(
         conditions.append(_key_condition_exists(spec, exists=False))
     conditions.append(condition)
     stored = instance.model_copy(update=changes) if changes else instance
-    ph = Placeholders(spec=spec)
+    ph = _placeholders(spec)
     params: dict[str, Any] = {"TableName": table, "Item": to_item(spec, stored)}
     return PreparedWrite(
         kind=WriteKind.PUT,
@@ -180,6 +195,8 @@ def prepare_update(
     now: datetime,
 ) -> PreparedWrite:
     """An UpdateItem that bumps the version and timestamps in the same expression."""
+    from ._update import Update
+
     managed = Update()
     if spec.updated_at is not None:
         managed = managed.set(spec.updated_at.name, now)
@@ -187,7 +204,9 @@ def prepare_update(
         managed = managed.set_if_not_exists(spec.created_at.name, now)
     if spec.version is not None:
         managed = managed.increment(spec.version.name, 1)
-    ph = Placeholders(spec=spec)
+    from ._update import render_update
+
+    ph = _placeholders(spec)
     expression = render_update(changes, ph, protected=_managed_fields(spec), managed=managed)
     conditions: list[Condition | None] = []
     if not create_if_missing:
@@ -220,7 +239,7 @@ def prepare_delete(
     return PreparedWrite(
         kind=WriteKind.DELETE,
         spec=spec,
-        params=_finish(params, Placeholders(spec=spec), conditions),
+        params=_finish(params, _placeholders(spec), conditions),
         key=key,
         expected_version=expected_version,
     )
@@ -231,7 +250,7 @@ def prepare_condition_check(
 ) -> PreparedWrite:
     """A transaction-only ConditionCheck on one item."""
     params: dict[str, Any] = {"TableName": table, "Key": key}
-    params = _finish(params, Placeholders(spec=spec), [condition])
+    params = _finish(params, _placeholders(spec), [condition])
     return PreparedWrite(kind=WriteKind.CHECK, spec=spec, params=params, key=key)
 
 
@@ -317,7 +336,7 @@ def prepare_get(
     if consistent:
         params["ConsistentRead"] = True
     if projection is not None:
-        ph = Placeholders(spec=spec)
+        ph = _placeholders(spec)
         params["ProjectionExpression"] = projection_expression(projection, ph)
         _attach(params, ph)
     return params
@@ -327,6 +346,8 @@ def projection_expression(fields: Sequence[str | Path], ph: Placeholders) -> str
     """``#n0, #n1.#n2`` for the given field paths (always including nothing implicit)."""
     if not fields:
         raise ExpressionError("a projection needs at least one field")
+    from ._expr import attr
+
     return ", ".join(ph.render_path(attr(f)) for f in fields)
 
 

@@ -63,7 +63,6 @@ OURS = {
     "asyncdynamo._encryption._policy",  # DataKeyCachePolicy, a Config field (stdlib only)
     "asyncdynamo._error_table",
     "asyncdynamo._errors",
-    "asyncdynamo._expr",
     "asyncdynamo._item",
     "asyncdynamo._lambda",
     "asyncdynamo._lambda_client",
@@ -76,7 +75,6 @@ OURS = {
     "asyncdynamo._snapstart",
     "asyncdynamo._spec",
     "asyncdynamo._transport",
-    "asyncdynamo._update",
     "asyncdynamo._lean",
     "asyncdynamo._lean._credentials",
     "asyncdynamo._lean._endpoints",

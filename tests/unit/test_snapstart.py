@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import random
+import subprocess
 import sys
 import types
 from collections.abc import Callable, Iterator
@@ -260,3 +261,31 @@ async def test_kms_data_keys_are_wiped_and_dropped_before_the_snapshot() -> None
     assert db._crypto_state == {}
     assert all(entry.material == bytearray(len(entry.material)) for entry in cached)  # wiped
     assert kms_transport.closed
+
+
+_FRESH_PROCESS = """
+import sys, types
+hooks = []
+runtime = types.ModuleType("snapshot_restore_py")
+runtime.register_before_snapshot = hooks.append
+runtime.register_after_restore = lambda hook: None
+sys.modules["snapshot_restore_py"] = runtime
+from asyncdynamo import Config, Credentials, LambdaConfig, LambdaEnvironment, TransportKind
+from asyncdynamo import new_lambda_optimized, run_in_lambda_loop
+config = Config(
+    region="us-east-1", endpoint_url="http://127.0.0.1:9", transport=TransportKind.LEAN,
+    credentials=Credentials("AKIDEXAMPLE", "secret"),
+)
+run_in_lambda_loop(new_lambda_optimized(LambdaConfig(base_config=config, environment=LambdaEnvironment())))
+names = ("asyncdynamo._expr", "asyncdynamo._update")
+before = [name in sys.modules for name in names]
+hooks[0]()
+print(before, [name in sys.modules for name in names])
+"""
+
+
+def test_the_snapshot_holds_the_modules_a_first_write_would_import() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _FRESH_PROCESS], capture_output=True, text=True, check=True
+    )
+    assert completed.stdout.split() == ["[False,", "False]", "[True,", "True]"]
