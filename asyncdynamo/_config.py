@@ -10,6 +10,7 @@ from enum import StrEnum
 from typing import Any
 
 from ._encryption._policy import DataKeyCachePolicy
+from ._errors import ConfigurationError
 
 __all__ = ["Config", "Credentials", "CredentialsProvider", "RetryPolicy", "TransportKind"]
 
@@ -38,6 +39,9 @@ class Credentials:
 class RetryPolicy:
     """Exponential backoff with full jitter for retryable errors.
 
+    Invalid values (``max_attempts < 1``, a non-positive ``base`` or ``cap``) raise
+    :class:`ConfigurationError`.
+
     Attempt ``n`` (0-based) sleeps a uniform random time in ``[0, min(cap, base * 2**n))``.
     A sleep that would end after the caller's deadline is never started.
     """
@@ -48,9 +52,9 @@ class RetryPolicy:
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
-            raise ValueError("RetryPolicy.max_attempts must be at least 1")
-        if self.base <= 0 or self.cap <= 0:
-            raise ValueError("RetryPolicy.base and cap must be positive")
+            raise ConfigurationError("RetryPolicy.max_attempts must be at least 1")
+        if not (self.base > 0 and self.cap > 0):
+            raise ConfigurationError("RetryPolicy.base and cap must be positive")
 
     def backoff(self, attempt: int, rng: Callable[[], float] | None = None) -> float:
         """The sleep before retry number ``attempt + 1`` (``rng`` defaults to :func:`jitter`)."""
@@ -93,6 +97,8 @@ def redacted_repr(obj: Any, secrets: frozenset[str]) -> str:
     return f"{type(obj).__name__}({shown})"
 
 
+MIN_CURSOR_SECRET = 16
+
 CredentialsProvider = Callable[[], Awaitable[Credentials]]
 """Called before signing each request; must return valid (unexpired) credentials quickly."""
 
@@ -119,8 +125,9 @@ class Config:
         table_prefix: prepended to every model's table name (``"prod-"`` for stages).
         table_names: explicit table name per model table name; wins over the prefix.
         return_consumed_capacity: always ask DynamoDB for consumed capacity.
-        cursor_secret: key that signs pagination cursors (set it to share cursors across processes);
-            shown as ``'***'`` by ``repr``.
+        cursor_secret: key that signs pagination cursors (set it to share cursors across
+            processes); at least 16 bytes, else :class:`ConfigurationError`; shown as ``'***'``
+            by ``repr``.
         session: an aiobotocore ``AioSession`` or ``aioboto3.Session`` to build the client from.
         client_options: extra keyword arguments for the transport (advanced).
         kms_key_id: the KMS key (id, ARN or alias) that seals ``Encrypted`` fields; a model's
@@ -152,9 +159,17 @@ class Config:
 
     def __post_init__(self) -> None:
         if self.max_pool_connections < 1:
-            raise ValueError("Config.max_pool_connections must be at least 1")
-        if self.connect_timeout <= 0 or self.read_timeout <= 0:
-            raise ValueError("Config timeouts must be positive")
+            raise ConfigurationError("Config.max_pool_connections must be at least 1")
+        if not (self.connect_timeout > 0 and self.read_timeout > 0):
+            raise ConfigurationError("Config.connect_timeout and read_timeout must be positive")
+        if self.cursor_secret is not None and (
+            not isinstance(self.cursor_secret, bytes) or len(self.cursor_secret) < MIN_CURSOR_SECRET
+        ):
+            # A short key makes cursors forgeable; failing here beats failing at the first page().
+            raise ConfigurationError(
+                f"Config.cursor_secret must be bytes of at least {MIN_CURSOR_SECRET} bytes "
+                "(e.g. secrets.token_bytes(32), the same in every process)"
+            )
 
     def __repr__(self) -> str:  # never print the cursor secret
         return redacted_repr(self, frozenset({"cursor_secret"}))

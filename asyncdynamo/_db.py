@@ -22,6 +22,7 @@ from ._ops import (
     prepare_get,
     prepare_put,
     prepare_update,
+    utc_time,
 )
 from ._outcome import send_write
 from ._spec import TableSpec
@@ -199,18 +200,33 @@ class DB:
 
     # -- CRUD ------------------------------------------------------------------------------------
     async def put(
-        self, item: M, *, overwrite: bool = False, condition: Condition | None = None
+        self,
+        item: M,
+        *,
+        overwrite: bool = False,
+        condition: Condition | None = None,
+        skip_version_check: bool = False,
     ) -> M:
         """Store ``item`` and return it as stored (version bumped, timestamps set).
 
         By default ``put`` only creates: if an item with the same key exists it raises
         :class:`ItemAlreadyExistsError`. ``overwrite=True`` replaces it. A versioned model
-        always checks its version: a stale instance raises :class:`VersionConflictError`.
+        checks its version: a stale instance raises :class:`VersionConflictError`;
+        ``overwrite=True, skip_version_check=True`` replaces the stored item whatever its
+        version (migrations, imports), storing the instance's version + 1.
+
+        The item stored is the field values ``item`` holds (not its ``model_dump()`` view).
         """
         spec, table = self._spec(type(item))
         crypto = self._crypto(spec, table)
         write = prepare_put(
-            spec, table, item, overwrite=overwrite, condition=condition, now=self._clock()
+            spec,
+            table,
+            item,
+            overwrite=overwrite,
+            condition=condition,
+            now=self._clock(),
+            skip_version_check=skip_version_check,
         )
         if crypto is not None:
             write = await crypto.seal_write(write)
@@ -420,8 +436,8 @@ class DB:
         return item
 
     def now(self) -> datetime:
-        """The current time on this DB's clock (aware UTC)."""
-        return self._clock()
+        """The current time on this DB's clock, as an aware ``datetime.timezone.utc`` time."""
+        return utc_time(self._clock())
 
     # -- queries, scans, batches and transactions (built in _query/_scan/_batch/_transact) ---
     def _cursor_codec(self) -> CursorCodec:
@@ -505,15 +521,22 @@ class DB:
             concurrency=concurrency,
         )
 
-    def transaction(self, *, token: str | None = None) -> Transaction:
+    def transaction(self, *, token: str | None = None, now: datetime | None = None) -> Transaction:
         """A write transaction; ``async with`` commits it when the block exits without error.
 
         Args:
-            token: the ClientRequestToken (idempotency key); generated when not given.
+            token: the ClientRequestToken (idempotency key); generated when not given. DynamoDB
+                remembers a token for 10 minutes: the same token with the same parameters is
+                applied once, with different parameters it raises
+                :class:`IdempotentParameterMismatchError`.
+            now: the one time stamped into every action's created/updated fields (aware);
+                defaults to this DB's clock when the transaction is created. A retried handler
+                that passes its own ``token`` must pass the same ``now`` too (e.g. the event's
+                time), or the rebuilt transaction differs from the first.
         """
         from ._transact import Transaction
 
-        return Transaction(self, token=token)
+        return Transaction(self, token=token, now=now)
 
     @overload
     async def transact_get(self, keys: Sequence[Key[M]]) -> list[M | None]: ...

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from ._codec import deserialize_item
 from ._errors import (
     AccessDeniedError,
     CancellationReason,
@@ -20,6 +21,7 @@ from ._errors import (
     KeyUnavailableError,
     ResourceInUseError,
     ResourceNotFoundError,
+    SerializationError,
     ServiceError,
     ServiceValidationError,
     ThrottlingError,
@@ -94,6 +96,16 @@ def _reasons(raw: Any) -> list[CancellationReason]:
     return reasons
 
 
+def _decoded_item(raw: Any) -> dict[str, Any] | None:
+    if not isinstance(raw, Mapping) or not raw:
+        return None
+    try:
+        return deserialize_item(raw)
+    except (SerializationError, ValueError, TypeError):
+        # A malformed item in an error answer must not replace the error itself.
+        return None
+
+
 def error_from_service(
     code: str,
     message: str,
@@ -112,7 +124,8 @@ def error_from_service(
         message: the service's message.
         operation: the API operation name.
         status: the HTTP status code.
-        body: the parsed error document (for ``Item`` / ``CancellationReasons``).
+        body: the parsed error document (for ``Item`` / ``CancellationReasons``). A returned
+            ``Item`` is decoded (attribute name → Python value) into the error's ``.item``.
     """
     code = code.rsplit("#", 1)[-1]
     body = body or {}
@@ -121,7 +134,12 @@ def error_from_service(
         cls = InternalServerError if status is not None and status >= 500 else ServiceError
     if cls is ConditionalCheckFailedError:
         return ConditionalCheckFailedError(
-            message, item=body.get("Item"), code=code, operation=operation, status=status
+            message,
+            item=_decoded_item(body.get("Item")),
+            raw_item=body.get("Item"),
+            code=code,
+            operation=operation,
+            status=status,
         )
     if cls is TransactionCanceledError:
         return TransactionCanceledError(

@@ -16,7 +16,7 @@ AsyncDynamoError                       root; ``retryable`` says whether trying a
 │   │   └── EncryptionNotConfiguredError  a model has Encrypted fields and no KMS key is set (``.model``)
 │   └── PartnerNotFoundError           no partner is configured under that id (``.partner_id``)
 ├── ServiceError                       DynamoDB (or STS/KMS) answered with an error (``.code``)
-│   ├── ConditionalCheckFailedError    a condition was false (``.item``: the old item, when returned)
+│   ├── ConditionalCheckFailedError    a condition was false (``.item`` decoded, ``.model_item``)
 │   │   ├── VersionConflictError       optimistic locking: the stored version moved on
 │   │   └── ItemAlreadyExistsError     ``put`` (create) found an item under the same key
 │   ├── TransactionCanceledError       a transaction was cancelled (``.reasons`` per action)
@@ -200,7 +200,13 @@ class ConditionalCheckFailedError(ServiceError):
     """A condition expression evaluated to false; nothing was written.
 
     Attributes:
-        item: the item as stored (wire format) when the request asked for it, else ``None``.
+        item: the item as stored when the condition failed, decoded (attribute name → Python
+            value, like ``deserialize_item``), or ``None`` when DynamoDB returned none (no
+            item under the key, or the request did not ask for it).
+        model_item: the same item as a model instance, when the call knew its model (``put``,
+            ``update``, ``delete`` and transaction actions) and the item validates as that
+            model; else ``None``.
+        raw_item: the item as DynamoDB returned it (wire format), or ``None``.
     """
 
     def __init__(
@@ -208,12 +214,16 @@ class ConditionalCheckFailedError(ServiceError):
         message: str,
         *,
         item: Mapping[str, Any] | None = None,
+        model_item: Any = None,
+        raw_item: Mapping[str, Any] | None = None,
         code: str = "ConditionalCheckFailedException",
         operation: str = "",
         status: int | None = None,
     ) -> None:
         super().__init__(message, code=code, operation=operation, status=status)
         self.item = dict(item) if item is not None else None
+        self.model_item = model_item
+        self.raw_item = dict(raw_item) if raw_item is not None else None
 
 
 class VersionConflictError(ConditionalCheckFailedError):
@@ -226,9 +236,10 @@ class VersionConflictError(ConditionalCheckFailedError):
         expected_version: int | None,
         actual_version: int | None = None,
         item: Mapping[str, Any] | None = None,
+        model_item: Any = None,
         operation: str = "",
     ) -> None:
-        super().__init__(message, item=item, operation=operation)
+        super().__init__(message, item=item, model_item=model_item, operation=operation)
         self.expected_version = expected_version
         self.actual_version = actual_version
 

@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from ._codec import AttributeValue, serialize
+from ._codec import MAX_NESTING_DEPTH, AttributeValue, serialize
 from ._errors import ExpressionError, SerializationError
-from ._item import encode_field
+from ._item import MAX_ITEM_BYTES, encode_field, value_size
 from ._spec import FieldSpec, TableSpec, ValueKind
 
 __all__ = [
@@ -43,6 +43,9 @@ __all__ = [
 
 MAX_EXPRESSION_BYTES = 4096
 MAX_IN_VALUES = 100
+# DynamoDB: all ExpressionAttributeNames and ExpressionAttributeValues of one request together
+# are at most 2 MB.
+MAX_SUBSTITUTION_BYTES = 2 * 1024 * 1024
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]|(\.)")
 
 
@@ -72,19 +75,38 @@ class Placeholders:
     prefix: str = ""
     # Value tokens whose value must be sealed before sending (token -> attribute), see _update.
     sealed: dict[str, str] = field(default_factory=dict)
+    size: int = 0  # bytes of names and values so far, for DynamoDB's 2 MB substitution limit
 
     def name(self, attribute: str) -> str:
         token = self._by_name.get(attribute)
         if token is None:
+            if not attribute:
+                raise ExpressionError("DynamoDB rejects an empty attribute name in a path")
+            self._grow(value_size({"S": attribute}))
             token = f"#{self.prefix}n{len(self._by_name)}"
             self._by_name[attribute] = token
             self.names[token] = attribute
         return token
 
     def value(self, encoded: AttributeValue) -> str:
+        size = value_size(encoded)
+        if size > MAX_ITEM_BYTES:
+            raise ExpressionError(
+                f"an expression value is {size} bytes; DynamoDB items hold at most 400 KB "
+                f"({MAX_ITEM_BYTES}), so it can neither be stored nor match a stored value"
+            )
+        self._grow(size)
         token = f":{self.prefix}v{len(self.values)}"
         self.values[token] = encoded
         return token
+
+    def _grow(self, size: int) -> None:
+        self.size += size
+        if self.size > MAX_SUBSTITUTION_BYTES:
+            raise ExpressionError(
+                f"the request's expression names and values add up to {self.size} bytes; "
+                f"DynamoDB allows {MAX_SUBSTITUTION_BYTES} (2 MB): split the work"
+            )
 
     def field_of(self, path: Path) -> FieldSpec | None:
         """The model field ``path`` starts at, checking the path can exist inside it."""
@@ -128,6 +150,11 @@ class Placeholders:
         condition or projection on it could not mean what it says (and would need its value in
         clear): refused before anything is sent.
         """
+        if len(path.elements) > MAX_NESTING_DEPTH:
+            raise ExpressionError(
+                f"{path} is {len(path.elements)} levels deep; DynamoDB document paths have at "
+                f"most {MAX_NESTING_DEPTH}"
+            )
         spec = self.field_of(path)
         if (
             spec is not None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any, TypeVar
 
 from pydantic import SecretBytes, SecretStr
@@ -16,12 +17,15 @@ from ._spec import FieldSpec, TableSpec, ValueKind
 __all__ = [
     "MAX_ITEM_BYTES",
     "check_index_key",
+    "decode_datetime",
     "encode_field",
+    "from_attributes",
     "from_item",
     "item_size",
     "key_from_values",
     "key_of",
     "to_item",
+    "value_size",
 ]
 
 T = TypeVar("T")
@@ -40,6 +44,9 @@ def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
         if value.tzinfo is None:
             raise SerializationError(f"{spec.name}: TTL datetime must be timezone-aware")
         return {"N": str(int(value.timestamp()))}
+    if spec.json_adapter is not None:
+        # pydantic reads a Json[...] field only from JSON text: store the text it round-trips.
+        value = spec.json_adapter.dump_python(value, round_trip=True)
     if spec.kind is ValueKind.SET and not value:
         return None  # DynamoDB has no empty set; from_item restores it
     if spec.omit_empty and (
@@ -53,16 +60,17 @@ def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
 
 
 def to_item(spec: TableSpec, instance: Any) -> dict[str, AttributeValue]:
-    """Encode a model instance as a DynamoDB item, checking keys and the 400 KB limit."""
-    # By alias: nested models are then stored the way pydantic validates them when read back
-    # (and the way an update's serialize() stores them); top-level keys map back to fields.
-    data = instance.model_dump(mode="python", by_alias=True, round_trip=True)
+    """Encode a model instance as a DynamoDB item, checking keys and the 400 KB limit.
+
+    The item holds the field values the instance holds, encoded by the codec, never the
+    model's ``model_dump()`` output view: ``Field(exclude=True)`` fields are stored, and a
+    ``field_serializer`` (e.g. one that masks a card number for an API response) does not
+    change what is stored. Nested models are stored under the keys pydantic reads them from.
+    """
     item: dict[str, AttributeValue] = {}
-    index_keys = _index_key_names(spec)
-    for name, value in data.items():
-        field = spec.by_dump_key.get(name)
-        if field is None:
-            continue
+    index_keys = spec.index_key_attributes
+    for field in spec.fields.values():
+        value = getattr(instance, field.name)
         if value is None and field.attribute in index_keys:
             continue  # sparse index: absent, since a NULL index key is rejected by DynamoDB
         encoded = encode_field(field, value)
@@ -77,12 +85,6 @@ def to_item(spec: TableSpec, instance: Any) -> dict[str, AttributeValue]:
     return item
 
 
-def _index_key_names(spec: TableSpec) -> frozenset[str]:
-    names = {i.partition.attribute for i in spec.indexes}
-    names.update(i.sort.attribute for i in spec.indexes if i.sort is not None)
-    return frozenset(names)
-
-
 def check_size(spec: TableSpec, item: Mapping[str, AttributeValue]) -> None:
     size = item_size(item)
     if size > MAX_ITEM_BYTES:
@@ -93,6 +95,24 @@ def check_size(spec: TableSpec, item: Mapping[str, AttributeValue]) -> None:
         )
 
 
+def decode_datetime(value: Any) -> Any:
+    """A stored datetime as an aware ``datetime`` in ``datetime.timezone.utc``.
+
+    pydantic would parse the stored text into its own ``TzInfo(UTC)``, so an item read back
+    would differ in ``tzinfo`` from the one ``put`` returned; anything unexpected is left for
+    the model to validate (and reject).
+    """
+    try:
+        if isinstance(value, str):
+            parsed = datetime.fromisoformat(value)
+            return parsed.astimezone(UTC) if parsed.tzinfo is not None else value
+        if isinstance(value, int | Decimal) and not isinstance(value, bool):
+            return datetime.fromtimestamp(int(value), UTC)  # a TTL: epoch seconds
+    except (ValueError, OverflowError, OSError):
+        pass
+    return value
+
+
 def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
     """Decode a DynamoDB item into a validated model instance (unknown attributes are ignored)."""
     data: dict[str, Any] = {}
@@ -100,7 +120,22 @@ def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
     for attribute, value in item.items():
         field = by_attribute.get(attribute)
         if field is not None:
-            data[field.validation_key] = deserialize(value)
+            decoded = deserialize(value)
+            data[field.validation_key] = decode_datetime(decoded) if field.is_datetime else decoded
+    return _validate(spec, data, item)
+
+
+def from_attributes(spec: TableSpec, attributes: Mapping[str, Any]) -> Any:
+    """Like :func:`from_item`, for an item already decoded (attribute name → Python value)."""
+    data: dict[str, Any] = {}
+    for attribute, value in attributes.items():
+        field = spec.by_attribute.get(attribute)
+        if field is not None:
+            data[field.validation_key] = decode_datetime(value) if field.is_datetime else value
+    return _validate(spec, data, attributes)
+
+
+def _validate(spec: TableSpec, data: dict[str, Any], item: Mapping[str, Any]) -> Any:
     for field in spec.set_fields:
         data.setdefault(field.validation_key, set())
     try:
@@ -153,7 +188,7 @@ def _check_key_value(spec: TableSpec, field: FieldSpec, value: AttributeValue | 
         )
     if tag in ("S", "B") and not raw:
         raise InvalidKeyError(f"{label} is a key attribute; DynamoDB rejects empty key values")
-    if tag == "S" and len(raw.encode()) > (2048 if field is spec.partition else 1024):
+    if tag == "S" and value_size(value) > (2048 if field is spec.partition else 1024):
         raise InvalidKeyError(f"{label} is longer than DynamoDB allows for a key")
 
 
@@ -216,5 +251,28 @@ def _value_size(value: Mapping[str, Any]) -> int:
 
 
 def item_size(item: Mapping[str, AttributeValue]) -> int:
-    """The item's size as DynamoDB counts it (names plus values), for the 400 KB limit."""
-    return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+    """The item's size as DynamoDB counts it (names plus values), for the 400 KB limit.
+
+    Raises:
+        SerializationError: a string or name holds a lone surrogate (it has no UTF-8 form).
+    """
+    try:
+        return sum(len(name.encode()) + _value_size(value) for name, value in item.items())
+    except UnicodeEncodeError as exc:
+        raise _surrogate_error(exc) from None
+
+
+def value_size(value: AttributeValue) -> int:
+    """One AttributeValue's size as DynamoDB counts it (see :func:`item_size`)."""
+    try:
+        return _value_size(value)
+    except UnicodeEncodeError as exc:
+        raise _surrogate_error(exc) from None
+
+
+def _surrogate_error(exc: UnicodeEncodeError) -> SerializationError:
+    # The text itself is left out: it may be a secret (a card number, a token).
+    return SerializationError(
+        f"a string holds a lone surrogate at position {exc.start} ({exc.reason}); DynamoDB "
+        "stores UTF-8, which cannot encode it (decode the text properly before storing it)"
+    )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +27,7 @@ from ._errors import (
     UsageError,
     VersionConflictError,
 )
-from ._item import check_size, key_of, to_item
+from ._item import check_size, decode_datetime, from_attributes, key_of, to_item
 from ._spec import TableSpec
 
 if TYPE_CHECKING:
@@ -45,6 +45,7 @@ __all__ = [
     "prepare_get",
     "prepare_put",
     "prepare_update",
+    "utc_time",
 ]
 
 
@@ -80,6 +81,16 @@ class PreparedWrite:
         return str(self.params["TableName"])
 
 
+def utc_time(now: datetime) -> datetime:
+    """``now`` as an aware ``datetime.timezone.utc`` time (one representation everywhere)."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise UsageError(
+            f"the time {now.isoformat()} is naive; a DB clock (and a transaction's now) must "
+            "return timezone-aware datetimes"
+        )
+    return now.astimezone(UTC)
+
+
 def _attach(params: dict[str, Any], ph: Placeholders) -> dict[str, Any]:
     if ph.names:
         params["ExpressionAttributeNames"] = ph.names
@@ -105,8 +116,13 @@ def _version_condition(spec: TableSpec, expected: int) -> Condition:
     from ._expr import attr
 
     assert spec.version is not None
+    version = attr(spec.version.name)
+    if expected == 0:
+        # Version 0 is "never written": no item yet (an upsert may create it), or an item
+        # stored without a version attribute (written before the model had one).
+        return version.not_exists() | (version == 0)
     # Optimistic locking: the write only applies if nobody wrote since `expected` was read.
-    return attr(spec.version.name) == expected
+    return version == expected
 
 
 def _expected_version(spec: TableSpec, expected: int | None) -> Condition | None:
@@ -137,8 +153,14 @@ def prepare_put(
     overwrite: bool,
     condition: Condition | None,
     now: datetime,
+    skip_version_check: bool = False,
 ) -> PreparedWrite:
-    """A PutItem that creates (default) or replaces, maintaining version and timestamps."""
+    """A PutItem that creates (default) or replaces, maintaining version and timestamps.
+
+    ``skip_version_check`` with ``overwrite`` replaces whatever is stored, whatever its version
+    (migrations, imports); the item is stored at the instance's version + 1.
+    """
+    now = utc_time(now)
     changes: dict[str, Any] = {}
     if spec.created_at is not None and getattr(instance, spec.created_at.name) is None:
         changes[spec.created_at.name] = now
@@ -148,13 +170,14 @@ def prepare_put(
     conditions: list[Condition | None] = []
     must_not_exist = False
     if spec.version is not None:
-        expected = int(getattr(instance, spec.version.name) or 0)
-        changes[spec.version.name] = expected + 1
+        current = int(getattr(instance, spec.version.name) or 0)
+        changes[spec.version.name] = current + 1
+        if overwrite and not skip_version_check:
+            expected = current  # a create-only put checks that no item exists, not a version
     if not overwrite:
         must_not_exist = True
-    elif expected == 0:
-        must_not_exist = True  # a version-0 instance was never stored: replacing one is a conflict
     elif expected is not None:
+        # Version 0 (never stored) replaces only a missing item or one without a version.
         conditions.append(_version_condition(spec, expected))
     if must_not_exist:
         # Create-only: a concurrent writer that stored the same key first wins; we fail.
@@ -197,6 +220,7 @@ def prepare_update(
     """An UpdateItem that bumps the version and timestamps in the same expression."""
     from ._update import Update
 
+    now = utc_time(now)
     managed = Update()
     if spec.updated_at is not None:
         managed = managed.set(spec.updated_at.name, now)
@@ -264,6 +288,7 @@ def explain_condition_failure(
     """Turn a failed condition into the most specific error, using the old item if returned.
 
     Args:
+        old_item: the stored item DynamoDB returned, decoded (attribute name → Python value).
         operation: the API call the write was part of (``TransactWriteItems``); defaults to the
             write's own single-item operation.
     """
@@ -271,51 +296,57 @@ def explain_condition_failure(
     if operation is None:
         operation = write.operation if write.kind is not WriteKind.CHECK else "TransactWriteItems"
     message = error.message if error is not None else "the condition of this action failed"
+    found = _model_of(spec, old_item)
     if write.must_not_exist and old_item:
-        if write.overwrite and write.expected_version is not None:
-            actual = _stored_version(spec, old_item)
-            return VersionConflictError(
-                f"{spec.model.__name__} {_key_text(write)} already exists at version {actual}; "
-                "read it and retry the change",
-                expected_version=write.expected_version,
-                actual_version=actual,
-                item=old_item,
-                operation=operation,
-            )
         return ItemAlreadyExistsError(
             f"{spec.model.__name__} {_key_text(write)} already exists; "
             "pass overwrite=True to replace it",
             item=old_item,
+            model_item=found,
             operation=operation,
         )
-    if (
+    versioned = (
         write.expected_version is not None
         and spec.version is not None
         and write.kind is not WriteKind.CHECK
-    ):
-        actual = _stored_version(spec, old_item) if old_item else None
-        if actual != write.expected_version:
+    )
+    # A missing item is not a version conflict: the caller expected an item at version n (or,
+    # without create_if_missing, any item) and there is none.
+    if not old_item and (write.must_exist or (versioned and write.expected_version != 0)):
+        return ItemNotFoundError(
+            f"{spec.model.__name__} {_key_text(write)} does not exist",
+            model=spec.model.__name__,
+            key={k: deserialize(v) for k, v in write.key.items()},
+        )
+    if versioned and old_item:
+        actual = _stored_version(spec, old_item)
+        if actual != write.expected_version and not (write.expected_version == 0 and not actual):
             return VersionConflictError(
                 f"{spec.model.__name__} {_key_text(write)}: expected version "
                 f"{write.expected_version}, stored version is {actual}",
                 expected_version=write.expected_version,
                 actual_version=actual,
                 item=old_item,
+                model_item=found,
                 operation=operation,
             )
-    if write.must_exist and not old_item:
-        return ItemNotFoundError(
-            f"{spec.model.__name__} {_key_text(write)} does not exist",
-            model=spec.model.__name__,
-            key={k: deserialize(v) for k, v in write.key.items()},
-        )
-    return ConditionalCheckFailedError(message, item=old_item, operation=operation)
+    return ConditionalCheckFailedError(
+        message, item=old_item, model_item=found, operation=operation
+    )
+
+
+def _model_of(spec: TableSpec, item: Mapping[str, Any] | None) -> Any:
+    if not item:
+        return None
+    try:
+        return from_attributes(spec, item)
+    except ItemDecodeError:
+        return None  # ``.item`` still carries every attribute
 
 
 def _stored_version(spec: TableSpec, item: Mapping[str, Any]) -> int | None:
     assert spec.version is not None
-    raw = item.get(spec.version.attribute)
-    value = deserialize(raw) if raw is not None else None
+    value = item.get(spec.version.attribute)
     return int(value) if value is not None else None
 
 
@@ -367,7 +398,10 @@ def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> di
             adapter = TypeAdapter(info.annotation)
             _ADAPTERS[(spec.model, field.name)] = adapter
         try:
-            out[field.name] = adapter.validate_python(deserialize(raw))
+            value = deserialize(raw)
+            out[field.name] = adapter.validate_python(
+                decode_datetime(value) if field.is_datetime else value
+            )
         except PydanticValidationError as exc:
             raise ItemDecodeError(
                 f"{spec.model.__name__}.{field.name} as stored does not validate (a nested "

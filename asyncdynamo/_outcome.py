@@ -183,7 +183,7 @@ async def _resend_guarded(
     try:
         return await _resend(client, write, params, first)
     except ConditionalCheckFailedError as exc:
-        own = _own_write(write, exc.item, token)
+        own = _own_write(write, exc.raw_item, token)
         if own is not None:
             return own
         raise _unknown(
@@ -191,7 +191,7 @@ async def _resend_guarded(
             first,
             "its resend's condition failed on an item our write did not leave: a concurrent "
             "writer won, or ours was applied and then overwritten",
-            item=exc.item,
+            item=exc.raw_item,
         ) from exc
 
 
@@ -222,7 +222,10 @@ async def _resend_delete(
         response = await _resend(client, write, params, first)
     except ConditionalCheckFailedError as exc:
         raise _unknown(
-            write, first, "its resend's condition failed (ours may have deleted it)", item=exc.item
+            write,
+            first,
+            "its resend's condition failed (ours may have deleted it)",
+            item=exc.raw_item,
         ) from exc
     if not response.get("Attributes"):
         raise _unknown(write, first, "its resend found nothing to delete (ours may have)")

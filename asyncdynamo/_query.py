@@ -23,7 +23,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from ._errors import ExpressionError, NoIndexForQueryError, UsageError
+from ._errors import ExpressionError, InvalidKeyError, NoIndexForQueryError, UsageError
 from ._expr import (
     And,
     Between,
@@ -341,6 +341,7 @@ class Query(Reader[T]):
             "TableName": state.table,
             "KeyConditionExpression": " AND ".join(render_condition(c, ph) for c in keys),
         }
+        _check_key_values(ph)
         if target.index is not None:
             params["IndexName"] = target.index.name
         residual = [conditions[name] for name in selection.residual]
@@ -360,6 +361,18 @@ class Query(Reader[T]):
             rejected=selection.rejected,
             params=params,
         )
+
+
+def _check_key_values(ph: Placeholders) -> None:
+    # Only key conditions are rendered so far: DynamoDB rejects an empty string or binary
+    # as a key value, so such a query could never match (and would be refused when sent).
+    for encoded in ph.values.values():
+        ((tag, raw),) = encoded.items()
+        if tag in ("S", "B") and not raw:
+            raise InvalidKeyError(
+                "a key condition compares a key with an empty value; DynamoDB key values "
+                "are never empty"
+            )
 
 
 def new_query(db: DB, spec: TableSpec, table: str) -> Query[Any]:

@@ -13,6 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any, Literal, Union
 
+from pydantic import Json
 from pydantic.fields import FieldInfo
 
 from ._errors import ModelDeclarationError
@@ -44,6 +45,7 @@ __all__ = [
     "TableSpec",
     "ValueKind",
     "build_spec",
+    "json_adapter",
 ]
 
 
@@ -74,13 +76,17 @@ class FieldSpec:
     kind: ValueKind
     optional: bool
     validation_key: str
-    dump_key: str = ""
     omit_empty: bool = False
     is_ttl: bool = False
     is_version: bool = False
     is_created_at: bool = False
     is_updated_at: bool = False
     encrypted: bool = False
+    # A ``datetime`` field (possibly optional): read back as an aware UTC datetime.
+    is_datetime: bool = False
+    # A ``Json[...]`` field: pydantic validates it only from JSON text, so it is stored as the
+    # text this adapter's round-trip dump gives (``None`` for every other field).
+    json_adapter: Any = field(default=None, compare=False, repr=False)
 
     @property
     def key_type(self) -> str:
@@ -120,8 +126,8 @@ class TableSpec:
     updated_at: FieldSpec | None = None
     encrypted: tuple[FieldSpec, ...] = ()
     set_fields: tuple[FieldSpec, ...] = field(default=())
-    # Fields by the key ``model_dump(by_alias=True)`` gives them (their serialization alias).
-    by_dump_key: Mapping[str, FieldSpec] = field(default_factory=dict)
+    # Stored attribute names of every secondary-index key (sparse: never stored as NULL).
+    index_key_attributes: frozenset[str] = frozenset()
 
     @property
     def key_fields(self) -> tuple[FieldSpec, ...]:
@@ -304,20 +310,51 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         )
     if is_ttl:
         kind = ValueKind.NUMBER
+    adapter = json_adapter(info)
+    if adapter is not None:
+        kind = ValueKind.STRING
     return FieldSpec(
         name=name,
         attribute=attribute,
         kind=kind,
         optional=optional,
         validation_key=alias or name,
-        dump_key=info.serialization_alias or info.alias or name,
         omit_empty=any(isinstance(m, OmitEmpty) for m in markers),
         is_ttl=is_ttl,
         is_version=is_version,
         is_created_at=created,
         is_updated_at=updated,
         encrypted=encrypted,
+        is_datetime=_is_time(annotation),
+        json_adapter=adapter,
     )
+
+
+_JSON: type[Any] = Json
+
+
+def _holds_json(annotation: Any, metadata: list[Any]) -> bool:
+    if any(meta is _JSON or isinstance(meta, _JSON) for meta in metadata):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        return _holds_json(inner, extra)
+    if origin is Union or origin is types.UnionType:
+        return any(_holds_json(arg, []) for arg in typing.get_args(annotation))
+    return False
+
+
+def json_adapter(info: FieldInfo) -> Any:
+    """A TypeAdapter for a ``Json[...]`` field (stored as its JSON text), else ``None``."""
+    if not _holds_json(info.annotation, list(info.metadata)):
+        return None
+    from pydantic import TypeAdapter
+
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = typing.Annotated[annotation, *info.metadata]
+    return TypeAdapter(annotation)
 
 
 def _single(owner: str, label: str, specs: list[FieldSpec]) -> FieldSpec | None:
@@ -402,7 +439,12 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
         updated_at=_single(owner, "UpdatedAt", [s for s in fields.values() if s.is_updated_at]),
         encrypted=encrypted,
         set_fields=tuple(s for s in fields.values() if s.kind is ValueKind.SET),
-        by_dump_key=types.MappingProxyType({s.dump_key: s for s in fields.values()}),
+        index_key_attributes=frozenset(
+            key.attribute
+            for index in indexes
+            for key in (index.partition, index.sort)
+            if key is not None
+        ),
     )
 
 

@@ -17,10 +17,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ._batch import Key, item_identity
+from ._codec import deserialize_item
 from ._error_table import error_from_service
 from ._errors import (
     AsyncDynamoError,
@@ -41,6 +43,7 @@ from ._ops import (
     prepare_delete,
     prepare_put,
     prepare_update,
+    utc_time,
 )
 from ._update import Update
 
@@ -61,8 +64,17 @@ def _cause(write: PreparedWrite, reason: CancellationReason) -> AsyncDynamoError
         return None
     error = error_from_service(reason.code, reason.message, operation="TransactWriteItems")
     if isinstance(error, ConditionalCheckFailedError):
-        return explain_condition_failure(write, None, reason.item, operation="TransactWriteItems")
+        old = deserialize_item(reason.item) if reason.item else None
+        return explain_condition_failure(write, None, old, operation="TransactWriteItems")
     return error
+
+
+def _has_lone_surrogate(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 def _action_size(params: Mapping[str, Any]) -> int:
@@ -85,13 +97,21 @@ class Transaction:
 
     Attributes:
         token: the ClientRequestToken sent with the commit.
+        now: the time stamped into every action's created/updated fields.
     """
 
-    def __init__(self, db: DB, *, token: str | None = None) -> None:
-        if token is not None and not 1 <= len(token) <= MAX_TOKEN_LENGTH:
-            raise UsageError(f"a transaction token is 1 to {MAX_TOKEN_LENGTH} characters")
+    def __init__(self, db: DB, *, token: str | None = None, now: datetime | None = None) -> None:
+        if token is not None and (
+            not 1 <= len(token) <= MAX_TOKEN_LENGTH or _has_lone_surrogate(token)
+        ):
+            raise UsageError(
+                f"a transaction token is 1 to {MAX_TOKEN_LENGTH} characters of valid text"
+            )
         self._db = db
         self.token = token if token is not None else str(uuid.uuid4())
+        # One time for every action: a handler that rebuilds the transaction after a retry,
+        # with the same token and now, sends the same parameters (same token, same request).
+        self.now = utc_time(now) if now is not None else db.now()
         self._writes: list[PreparedWrite] = []
         self._targets: set[Any] = set()
         self._size = 0
@@ -126,11 +146,24 @@ class Transaction:
         self._size += size
         self._writes.append(write)
 
-    def put(self, item: M, *, overwrite: bool = False, condition: Condition | None = None) -> M:
-        """Add a put (create-only unless ``overwrite``); returns the item as it will be stored."""
+    def put(
+        self,
+        item: M,
+        *,
+        overwrite: bool = False,
+        condition: Condition | None = None,
+        skip_version_check: bool = False,
+    ) -> M:
+        """Add a put (arguments as :meth:`DB.put`); returns the item as it will be stored."""
         spec, table = spec_of(type(item)), self._db.table_name(type(item))
         write = prepare_put(
-            spec, table, item, overwrite=overwrite, condition=condition, now=self._db.now()
+            spec,
+            table,
+            item,
+            overwrite=overwrite,
+            condition=condition,
+            now=self.now,
+            skip_version_check=skip_version_check,
         )
         self._add(write)
         stored: M = write.stored
@@ -160,7 +193,7 @@ class Transaction:
                 condition=condition,
                 expected_version=expected_version,
                 create_if_missing=create_if_missing,
-                now=self._db.now(),
+                now=self.now,
             )
         )
 

@@ -17,7 +17,7 @@ from typing import Any
 from ._codec import AttributeValue, serialize
 from ._errors import ExpressionError, SerializationError
 from ._expr import MAX_EXPRESSION_BYTES, Path, Placeholders, attr
-from ._item import check_index_key
+from ._item import MAX_ITEM_BYTES, check_index_key
 from ._spec import ValueKind
 
 __all__ = ["Update", "UpdateAction", "UpdateOp", "render_update"]
@@ -126,6 +126,7 @@ def render_update(
         raise ExpressionError("an update needs at least one action")
     seen: list[Path] = []
     clauses: dict[str, list[str]] = {"SET": [], "REMOVE": [], "ADD": [], "DELETE": []}
+    before = ph.size
     for action in update.actions:
         if action.path.top in protected:
             raise ExpressionError(
@@ -134,6 +135,12 @@ def render_update(
         _render_action(action, ph, clauses, seen)
     for action in managed.actions if managed is not None else ():
         _render_action(action, ph, clauses, seen)
+    written = ph.size - before
+    if written > MAX_ITEM_BYTES:
+        raise ExpressionError(
+            f"the update writes {written} bytes of names and values; an item holds at most "
+            f"400 KB ({MAX_ITEM_BYTES}): split the change or move large values to S3"
+        )
     text = " ".join(f"{kw} {', '.join(parts)}" for kw, parts in clauses.items() if parts)
     if len(text.encode()) > MAX_EXPRESSION_BYTES:
         raise ExpressionError(

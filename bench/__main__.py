@@ -22,7 +22,7 @@ from collections.abc import Sequence
 
 from bench._report import print_table
 
-SUITES = ("codec", "transports", "cold_start", "partners", "encryption")
+SUITES = ("codec", "transports", "cold_start", "partners", "encryption", "payments")
 
 
 def main(argv: Sequence[str] | None = None) -> int:

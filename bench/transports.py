@@ -215,6 +215,14 @@ def _free_port() -> int:
 @contextmanager
 def moto_process(timeout: float = 60.0) -> Iterator[str]:
     """Runs moto's server in its own process on 127.0.0.1; yields its URL."""
+    with moto_server(timeout) as (url, _):
+        yield url
+
+
+@contextmanager
+def moto_server(timeout: float = 60.0) -> Iterator[tuple[str, int]]:
+    """Runs moto's server in its own process on 127.0.0.1; yields its URL and process id (to
+    read its CPU time)."""
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
@@ -234,7 +242,7 @@ def moto_process(timeout: float = 60.0) -> Iterator[str]:
                 if time.monotonic() > deadline:
                     raise RuntimeError("moto server did not start in time") from None
                 time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{port}", process.pid
     finally:
         process.terminate()
         try:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -10,7 +9,6 @@ from typing import Any
 import pytest
 
 from asyncdynamo import (
-    DB,
     ExpressionError,
     InvalidKeyError,
     ItemTooLargeError,
@@ -19,10 +17,8 @@ from asyncdynamo import (
     UsageError,
     attr,
 )
-from tests.fakes import FakeTransport, fake_db
 from tests.models import Account, Note, Order
-
-Operation = Callable[[DB], Awaitable[Any]]
+from tests.reliability.rejects import Case, assert_rejected_before_sending
 
 
 def _order(**changes: Any) -> Order:
@@ -37,7 +33,7 @@ def _order(**changes: Any) -> Order:
     return Order.model_validate(values)
 
 
-CASES: dict[str, tuple[Operation, type[Exception], str]] = {
+CASES: dict[str, Case] = {
     "empty partition key": (
         lambda db: db.put(Note(note_id="")),
         InvalidKeyError,
@@ -117,9 +113,4 @@ CASES: dict[str, tuple[Operation, type[Exception], str]] = {
 
 @pytest.mark.parametrize("case", list(CASES), ids=list(CASES))
 async def test_bad_input_is_rejected_before_sending(case: str) -> None:
-    operation, error, message = CASES[case]
-    transport = FakeTransport()
-    async with fake_db(transport) as db:
-        with pytest.raises(error, match=message):
-            await operation(db)
-    assert transport.calls == []
+    await assert_rejected_before_sending(CASES[case])

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import pytest
 
 import asyncdynamo
@@ -56,13 +58,13 @@ def test_unknown_5xx_is_retryable_and_unknown_4xx_is_not() -> None:
     assert type(unknown) is ServiceError and not unknown.retryable
 
 
-def test_conditional_check_failure_carries_the_old_item() -> None:
-    old = {"pk": {"S": "a"}}
+def test_conditional_check_failure_carries_the_old_item_decoded() -> None:
+    old = {"pk": {"S": "a"}, "n": {"N": "1.5"}, "tags": {"SS": ["x"]}}
     error = error_from_service(
         "ConditionalCheckFailedException", "no", operation="PutItem", body={"Item": old}
     )
     assert isinstance(error, ConditionalCheckFailedError)
-    assert error.item == old
+    assert error.item == {"pk": "a", "n": Decimal("1.5"), "tags": {"x"}}
 
 
 def test_cancellation_reasons_are_kept_per_action() -> None:

@@ -6,7 +6,7 @@ import dataclasses
 import inspect
 import re
 from collections.abc import Iterator, Mapping
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any
 
 import pytest
@@ -119,6 +119,8 @@ def sample_argument(name: str, annotation: str) -> Any:
         "table": "payments",
         "key": {"payment_id": {"S": "p-1"}},
         "item": SECRET_ITEM,
+        "raw_item": SECRET_ITEM,
+        "model_item": SimpleNamespace(card=SECRET),
     }
     if name in by_name:
         return by_name[name]

@@ -23,6 +23,7 @@ from asyncdynamo import (
     WriteOutcomeUnknownError,
 )
 from asyncdynamo._client import Client
+from asyncdynamo._error_table import error_from_service
 from asyncdynamo._outcome import WRITE_TOKEN_ATTRIBUTE
 from tests.fakes import FakeTransport, fake_db
 from tests.models import Account, Note
@@ -101,7 +102,16 @@ def stored_account(version: int, token: str | None) -> dict[str, Any]:
 
 
 def condition_failed(item: dict[str, Any]) -> ConditionalCheckFailedError:
-    return ConditionalCheckFailedError("failed", item=item, operation="UpdateItem")
+    """The error a transport raises for a failed condition that returned the stored item."""
+    error = error_from_service(
+        "ConditionalCheckFailedException",
+        "failed",
+        operation="UpdateItem",
+        status=400,
+        body={"Item": item},
+    )
+    assert isinstance(error, ConditionalCheckFailedError)
+    return error
 
 
 def sent_token(transport: FakeTransport) -> str:

@@ -162,7 +162,7 @@ def test_conditional_check_failure_carries_the_old_item_with_bytes() -> None:
         "PutItem",
     )
     assert error.message == "The conditional request failed"
-    assert error.item == {"pk": {"S": "a"}, "blob": {"B": b"\x00\xff"}}
+    assert error.item == {"pk": "a", "blob": b"\x00\xff"}  # decoded for the caller
 
 
 def test_transaction_cancellation_carries_reasons() -> None:
