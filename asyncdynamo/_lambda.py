@@ -37,7 +37,8 @@ from ._lambda_env import (
     lambda_environment,
     reread_lambda_environment,
 )
-from ._model import Model
+from ._model import Model, spec_of
+from ._ops import build_projection_validators
 from ._runner import (
     LambdaContextLike,
     begin_invocation,
@@ -250,6 +251,8 @@ class LambdaDB(DB):
         # copy's first write or query does not pay for importing them.
         importlib.import_module("asyncdynamo._expr")
         importlib.import_module("asyncdynamo._update")
+        for model in self.registered_models:  # built on first use otherwise
+            build_projection_validators(spec_of(model))
         if self._crypto_state:  # KMS data keys (wiped) and the KMS client: rebuilt on next use
             from ._encryption._hooks import close_encryption
 

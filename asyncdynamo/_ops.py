@@ -38,6 +38,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PreparedWrite",
     "WriteKind",
+    "build_projection_validators",
     "decode_projection",
     "explain_condition_failure",
     "prepare_condition_check",
@@ -385,6 +386,20 @@ def projection_expression(fields: Sequence[str | Path], ph: Placeholders) -> str
 _ADAPTERS: dict[tuple[type[Any], str], TypeAdapter[Any]] = {}
 
 
+def _adapter(spec: TableSpec, name: str) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get((spec.model, name))
+    if adapter is None:
+        adapter = TypeAdapter(spec.model.model_fields[name].annotation)
+        _ADAPTERS[(spec.model, name)] = adapter
+    return adapter
+
+
+def build_projection_validators(spec: TableSpec) -> None:
+    """Build the per-field validators projections use, now (before a SnapStart snapshot)."""
+    for name in spec.model.model_fields:
+        _adapter(spec, name)
+
+
 def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> dict[str, Any]:
     """Decode a projected item into ``{field: value}``, validating each top-level field."""
     out: dict[str, Any] = {}
@@ -392,11 +407,7 @@ def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> di
         field = spec.by_attribute.get(attribute)
         if field is None:
             continue
-        adapter = _ADAPTERS.get((spec.model, field.name))
-        if adapter is None:
-            info = spec.model.model_fields[field.name]
-            adapter = TypeAdapter(info.annotation)
-            _ADAPTERS[(spec.model, field.name)] = adapter
+        adapter = _adapter(spec, field.name)
         try:
             value = deserialize(raw)
             out[field.name] = adapter.validate_python(

@@ -24,6 +24,7 @@ from asyncdynamo import (
     RetryPolicy,
     ThrottlingError,
     TransportKind,
+    _ops,
     _outcome,
     new_lambda_optimized,
 )
@@ -289,3 +290,14 @@ def test_the_snapshot_holds_the_modules_a_first_write_would_import() -> None:
         [sys.executable, "-c", _FRESH_PROCESS], capture_output=True, text=True, check=True
     )
     assert completed.stdout.split() == ["[False,", "False]", "[True,", "True]"]
+
+
+async def test_the_snapshot_holds_the_projection_validators_of_registered_models(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(_ops, "_ADAPTERS", {})
+    db = LambdaDB(lean_lambda_config(), transport=FakeTransport())
+    db.pre_register_models(Note)
+    assert _ops._ADAPTERS == {}
+    await db.before_snapshot()
+    assert set(_ops._ADAPTERS) == {(Note, name) for name in Note.model_fields}
