@@ -417,7 +417,9 @@ async def new_lambda_optimized(config: LambdaConfig | None = None) -> LambdaDB:
 
     Call it at init (``run_in_lambda_loop(new_lambda_optimized(...))``) or at the top of the
     handler; either way every invocation of the container shares one client and its pooled
-    connections. The client is built here, so the first request does not pay for it.
+    connections. The client is built here, so the first request does not pay for it. When the
+    runtime has SnapStart's ``snapshot_restore_py`` module, the instance's
+    :meth:`LambdaDB.before_snapshot` and :meth:`LambdaDB.after_restore` are registered with it.
 
     Args:
         config: the settings; later calls may omit it, or must pass an equal one.
