@@ -62,7 +62,7 @@ class LambdaConfig:
         base_config: the ordinary :class:`Config`. ``None`` builds one for the container: the
             region Lambda runs in and the lean transport (the shortest cold start).
         enable_xray: emit an OpenTelemetry span per call (exported to X-Ray by the ADOT Lambda
-            layer); needs ``asyncdynamo[tracing]``. Off: the tracing code is never imported.
+            layer); needs ``asyncdynamo-lambda[tracing]``. Off: the tracing code is never imported.
         warm_pool_size: HTTP connections kept open across invocations; ``None`` derives it from
             the function's memory size (one per 128 MB, 4 to 64).
         timeout_buffer: seconds kept back from each invocation's remaining time for cleanup;

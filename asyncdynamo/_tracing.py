@@ -158,7 +158,7 @@ def instrument(client: Client, tracer_provider: Any = None) -> Client:
         from ._errors import ConfigurationError
 
         raise ConfigurationError(
-            "tracing needs opentelemetry-api: pip install 'asyncdynamo[tracing]'"
+            "tracing needs opentelemetry-api: pip install 'asyncdynamo-lambda[tracing]'"
         ) from exc
     tracer = trace.get_tracer("asyncdynamo", tracer_provider=tracer_provider)
     return TracingClient(client, tracer)

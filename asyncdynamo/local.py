@@ -5,10 +5,14 @@ with MotoServer() as server:
     async with DB(config_for(server.endpoint)) as db:
         ...
 ```
+
+Outside a ``with`` block (a REPL, a notebook): ``server = MotoServer().start()`` ...
+``server.stop()``.
 """
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -53,6 +57,8 @@ class MotoServer:
 
     def start(self) -> MotoServer:
         """Start serving (in a daemon thread of this process); returns ``self``."""
+        # werkzeug logs every request at INFO; keep test and demo output readable.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self._server.start()
         host, port = self._server.address
         self.url = f"http://{host}:{port}"

@@ -1,7 +1,8 @@
 """Lambda cold start: from a handler module's first import to its first GetItem result.
 
 Each sample is a fresh Python process (the interpreter's own start-up is not counted) against
-moto's server running in *another* process, so the server's CPU never counts. The path is broken
+the run's local server in *another* process, so the server's CPU never counts; the stacks are
+interleaved round by round and each figure is a median. The path is broken
 down into imports, model classes, DB init and the first request, for:
 
 * ``asyncdynamo lean`` / ``asyncdynamo aiobotocore``: a handler module as users write it:
@@ -13,12 +14,11 @@ Also measured: asyncdynamo's own import time (``-X importtime``, on top of pydan
 which modules the cold path imports that the first request does not need, and the warm
 per-invocation CPU cost of the handler runner and the deadline view beyond the DynamoDB call.
 
-Run ``python -m bench.cold_start [--quick]`` for a table. Nothing here asserts a timing.
+Run ``python -m bench cold_start [--quick]``. Nothing here asserts a timing.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -27,7 +27,9 @@ import sys
 import tempfile
 from collections.abc import Sequence
 
-from bench.transports import ITEM, child_env, moto_process
+from bench._core import Chart, ChartKind, Measurement, Step, SuiteContext, SuiteResult, register
+from bench._servers import child_env, seed_table
+from bench.transports import ITEM
 
 __all__ = ["run"]
 
@@ -277,68 +279,34 @@ def _script(source: str) -> str:
     return handle.name
 
 
-def _seed(url: str) -> None:
-    import boto3
-
-    client = boto3.client(
-        "dynamodb",
-        region_name=REGION,
-        endpoint_url=url,
-        aws_access_key_id="testing",
-        aws_secret_access_key="testing",
-    )
-    client.create_table(
-        TableName=TABLE,
-        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-        AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
-        BillingMode="PAY_PER_REQUEST",
-    )
-    client.put_item(TableName=TABLE, Item=ITEM)
-
-
-def _cold(url: str, repeats: int) -> list[dict[str, object]]:
-    rows: list[dict[str, object]] = []
-    medians: dict[str, dict[str, float]] = {}
-    unneeded: dict[str, list[str]] = {}
-    for stack, (source, extra) in STACKS.items():
-        path = _script(source)
-        try:
-            args = [path, url, TABLE, *extra]
-            first = _run_json(args)  # unmeasured: fills the bytecode and OS page caches
-            samples = [_run_json(args) for _ in range(repeats)]
-        finally:
+def _cold(url: str, repeats: int, step: Step) -> tuple[dict[str, dict[str, float]], list[str]]:
+    """Median ms per phase per stack, stacks interleaved round by round; and the unneeded
+    modules the asyncdynamo lean cold path imported."""
+    paths = {stack: _script(source) for stack, (source, _) in STACKS.items()}
+    samples: dict[str, list[dict[str, object]]] = {stack: [] for stack in STACKS}
+    try:
+        argv = {stack: [paths[stack], url, TABLE, *extra] for stack, (_, extra) in STACKS.items()}
+        first = {stack: _run_json(args) for stack, args in argv.items()}  # unmeasured warm-up
+        step()
+        for _ in range(repeats):
+            for stack, args in argv.items():
+                samples[stack].append(_run_json(args))
+            step()
+    finally:
+        for path in paths.values():
             os.unlink(path)
-        medians[stack] = {
-            phase: statistics.median(float(str(sample[phase])) for sample in samples)
+    medians = {
+        stack: {
+            phase: statistics.median(float(str(sample[phase])) for sample in runs)
             for phase in PHASES
         }
-        unneeded[stack] = [str(name) for name in first["unneeded"]]  # type: ignore[attr-defined]
-    base = medians["aiobotocore"]["total"]
-    for stack, phases in medians.items():
-        for phase in PHASES:
-            rows.append(
-                {
-                    "bench": "cold_start",
-                    "case": f"{stack}: {phase}",
-                    "value": round(phases[phase], 2),
-                    "unit": "ms",
-                    "ratio": round(phases[phase] / base, 3) if phase == "total" else None,
-                }
-            )
-    for stack in ("asyncdynamo lean",):
-        rows.append(
-            {
-                "bench": "cold_start",
-                "case": f"{stack}: unneeded imports",
-                "value": ", ".join(unneeded[stack]) or "none",
-                "unit": "",
-                "ratio": None,
-            }
-        )
-    return rows
+        for stack, runs in samples.items()
+    }
+    unneeded = [str(name) for name in first["asyncdynamo lean"]["unneeded"]]  # type: ignore[attr-defined]
+    return medians, unneeded
 
 
-def _importtime(repeats: int) -> list[dict[str, object]]:
+def _importtime(repeats: int) -> tuple[list[Measurement], str]:
     """asyncdynamo's import time on top of pydantic + asyncio, and its heaviest imports."""
     statement = "import asyncio, pydantic; from pydantic import BaseModel; import asyncdynamo"
     totals: list[float] = []
@@ -371,93 +339,76 @@ def _importtime(repeats: int) -> list[dict[str, object]]:
                 subtree = []
             else:
                 subtree.append((name.strip(), int(fields[0].strip())))
-    rows: list[dict[str, object]] = [
-        {
-            "bench": "import",
-            "case": "asyncdynamo on top of pydantic + asyncio",
-            "value": round(statistics.median(totals[1:]), 2),
-            "unit": "ms",
-            "ratio": None,
-        },
-        {
-            "bench": "import",
-            "case": "asyncdynamo.* modules' own time",
-            "value": round(statistics.median(own[1:]), 2),
-            "unit": "ms",
-            "ratio": None,
-        },
+    group = "import asyncdynamo (-X importtime)"
+    rows = [
+        Measurement(group, "on top of pydantic + asyncio", statistics.median(totals[1:]), "ms"),
+        Measurement(group, "asyncdynamo.* modules' own time", statistics.median(own[1:]), "ms"),
     ]
-    for name, ms in sorted(heaviest.items(), key=lambda item: -item[1])[:5]:
-        rows.append(
-            {
-                "bench": "import",
-                "case": f"  heaviest under it: {name}",
-                "value": round(ms, 2),
-                "unit": "ms",
-                "ratio": None,
-            }
-        )
-    return rows
+    heaviest_text = ", ".join(
+        f"{name} {ms:.1f} ms" for name, ms in sorted(heaviest.items(), key=lambda kv: -kv[1])[:5]
+    )
+    return rows, f"heaviest imports under asyncdynamo: {heaviest_text}"
 
 
-def _warm(url: str, calls: int) -> list[dict[str, object]]:
+def _warm(url: str, calls: int) -> list[Measurement]:
     path = _script(_WARM)
     try:
         result = _run_json([path, url, TABLE, str(calls)])
     finally:
         os.unlink(path)
+    # The runner's overhead is read from the ratio of the two GetItem rows: their difference
+    # alone is smaller than the noise of either on a shared machine.
     return [
-        {
-            "bench": "lambda_warm_cpu",
-            "case": case,
-            "value": round(float(str(value)), 1),
-            "unit": "us",
-            "ratio": None,
-        }
+        Measurement(
+            "client CPU per warm invocation",
+            case,
+            float(str(value)),
+            "µs",
+            baseline=case == "GetItem awaited directly",
+        )
         for case, value in result.items()
+        if case != "runner + view overhead per invocation"
     ]
 
 
-def run(quick: bool = False) -> list[dict[str, object]]:
-    """Measure the cold path, import time and warm runner overhead; one dict per figure.
+def run(ctx: SuiteContext) -> SuiteResult:
+    """Cold path per phase (fresh processes, interleaved), import time, warm runner overhead."""
+    repeats = 2 if ctx.quick else (15 if ctx.full else 7)
+    calls = 50 if ctx.quick else 300
+    url = ctx.database()
+    seed_table(url, TABLE, {"pk": "HASH"}, [ITEM])
+    with ctx.case("cold handler processes, interleaved", total=repeats + 1) as step:
+        medians, unneeded = _cold(url, repeats, step)
+    total = "cold path: handler import to first GetItem result"
+    rows = [
+        Measurement(total, stack, phases["total"], "ms", baseline=stack == "asyncdynamo lean")
+        for stack, phases in medians.items()
+    ]
+    for phase in PHASES[:-1]:
+        rows += [
+            Measurement(f"of which {phase}", stack, phases[phase], "ms")
+            for stack, phases in medians.items()
+        ]
+    with ctx.case("import time", total=1) as step:
+        imports, heaviest = _importtime(repeats)
+        step()
+    with ctx.case("warm invocations", total=1) as step:
+        warm = _warm(url, calls)
+        step()
+    chart = Chart(
+        name="cold_start_breakdown",
+        title="Cold path by phase, ms (median of fresh processes)",
+        kind=ChartKind.STACKED,
+        unit="ms",
+        series={stack: {p: v[p] for p in PHASES[:-1]} for stack, v in medians.items()},
+    )
+    notes = [
+        f"server: {ctx.server_name}",
+        "modules the lean cold path imports but its first request does not need: "
+        + (", ".join(unneeded) or "none"),
+        heaviest,
+    ]
+    return SuiteResult(rows + imports + warm, notes, [chart])
 
-    Args:
-        quick: fewer processes and calls (a smoke run).
 
-    Returns:
-        Dicts with ``bench``, ``case``, ``value``, ``unit`` and ``ratio`` (cold totals only: to
-        plain aiobotocore's total in the same run).
-    """
-    repeats = 3 if quick else 9
-    calls = 50 if quick else 300
-    with moto_process() as url:
-        _seed(url)
-        rows = _cold(url, repeats)
-        rows += _importtime(repeats)
-        rows += _warm(url, calls)
-    return rows
-
-
-def _table(rows: Sequence[dict[str, object]]) -> str:
-    lines = [f"{'bench':<16} {'case':<52} {'value':>10} {'unit':<4} {'ratio':>6}"]
-    for row in rows:
-        ratio = "" if row["ratio"] is None else str(row["ratio"])
-        lines.append(
-            f"{row['bench']!s:<16} {row['case']!s:<52} {row['value']!s:>10} {row['unit']!s:<4} "
-            f"{ratio:>6}"
-        )
-    return "\n".join(lines)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """Command line entry: print the results as a table (or JSON with ``--json``)."""
-    parser = argparse.ArgumentParser(description="Lambda cold start and runner overhead")
-    parser.add_argument("--quick", action="store_true", help="fewer processes and calls")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    options = parser.parse_args(argv)
-    rows = run(quick=options.quick)
-    print(json.dumps(rows, indent=2) if options.json else _table(rows))
-
-
-if __name__ == "__main__":
-    main()
+register("cold_start", "a Lambda handler's cold path, phase by phase", run, order=30)

@@ -15,7 +15,7 @@ import json
 import sys
 from collections.abc import Sequence
 
-from bench.transports import moto_process, run_child
+from bench._servers import moto_process, run_child
 
 __all__ = ["run"]
 

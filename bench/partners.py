@@ -1,7 +1,7 @@
 """Partner-account benchmarks: switching to a partner (cold and cached) and fan-out.
 
-moto's server runs in its own process (``bench.transports.moto_process``), so its CPU does not
-count against the client measured here; the client runs in this process.
+moto's server (the run's shared one) runs in its own process, so its CPU does not count
+against the client measured here; the client runs in this process.
 
 * ``cold_switch``: first use of a partner: AssumeRole and the partner DB (``partner()``), and
   that plus the first GetItem through it (which builds the client). Median over partners, after
@@ -9,18 +9,16 @@ count against the client measured here; the client runs in this process.
   Compared with the naive way: a new aiobotocore session and clients per partner.
 * ``warm_switch``: ``partner()`` for a partner already cached, plain and through a Lambda view.
 * ``fan_out``: 20 partners, each a GetItem plus a controlled sleep of 10..200 ms: the wall
-  time against the slowest partner and the sum of all of them.
+  time against the slowest partner (the sum of all of them is reported as a note).
 
-Run ``python -m bench.partners [--quick]`` for a table.
+Run ``python -m bench partners [--quick]``.
 """
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import statistics
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -35,8 +33,7 @@ from asyncdynamo import (
     PartnerConfig,
     TransportKind,
 )
-from bench._report import print_table
-from bench.transports import moto_process
+from bench._core import Measurement, SuiteContext, SuiteResult, register
 
 __all__ = ["run"]
 
@@ -192,61 +189,57 @@ async def _fan_out(url: str, partners: list[PartnerConfig]) -> dict[str, float]:
     return {"wall": wall, "sum": sum(took.values()), "slowest": max(took.values())}
 
 
-def _row(case: str, value: float, unit: str, ratio: float) -> dict[str, object]:
-    return {
-        "bench": "partners",
-        "case": case,
-        "value": round(value, 3),
-        "unit": unit,
-        "ratio": round(ratio, 3),
-    }
-
-
-async def _run(url: str, quick: bool) -> list[dict[str, object]]:
+async def _run(url: str, ctx: SuiteContext) -> SuiteResult:
     partners = _partners(20)
-    await _seed(url, partners)
-    sample = partners[: 6 if quick else 20]
-    naive = await _naive_switch(url, sample)
-    results = [_row("cold switch, naive aiobotocore (baseline)", naive, "ms", 1.0)]
-    for transport in (TransportKind.LEAN, TransportKind.AIOBOTOCORE):
-        switch, with_get = await _cold_switch(url, transport, sample)
-        results.append(_row(f"cold switch, {transport}: partner()", switch, "ms", switch / naive))
-        results.append(
-            _row(f"cold switch, {transport}: + first GetItem", with_get, "ms", with_get / naive)
+    with ctx.case("seed 20 partner accounts", total=1) as step:
+        await _seed(url, partners)
+        step()
+    sample = partners[: 6 if ctx.quick else 20]
+    first_use = "first use of a partner: AssumeRole + client + first GetItem"
+    rows: list[Measurement] = []
+    with ctx.case("first use of a partner", total=3) as step:
+        naive = await _naive_switch(url, sample)
+        rows.append(
+            Measurement(
+                first_use, "naive: new aiobotocore session + clients", naive, "ms", baseline=True
+            )
         )
-    plain, view = await _warm_switch(url, partners, 2_000 if quick else 20_000)
-    results.append(_row("warm switch: partner()", plain, "us", plain / (naive * 1000)))
-    results.append(_row("warm switch: Lambda view partner()", view, "us", view / (naive * 1000)))
-    fan = await _fan_out(url, partners)
-    results.append(_row("fan-out 20: slowest partner", fan["slowest"], "ms", 1.0))
-    results.append(
-        _row("fan-out 20: sum of partners", fan["sum"], "ms", fan["sum"] / fan["slowest"])
+        step()
+        for transport in (TransportKind.LEAN, TransportKind.AIOBOTOCORE):
+            switch, with_get = await _cold_switch(url, transport, sample)
+            rows.append(
+                Measurement(first_use, f"MultiAccountDB, {transport} transport", with_get, "ms")
+            )
+            rows.append(
+                Measurement(
+                    "of which partner() (AssumeRole + DB)", f"{transport} transport", switch, "ms"
+                )
+            )
+            step()
+    with ctx.case("cached partner()", total=1) as step:
+        plain, view = await _warm_switch(url, partners, 2_000 if ctx.quick else 20_000)
+        cached = "cached partner() lookup"
+        rows.append(Measurement(cached, "MultiAccountDB.partner()", plain, "µs", baseline=True))
+        rows.append(Measurement(cached, "through a Lambda deadline view", view, "µs"))
+        step()
+    with ctx.case("fan-out over 20 partners", total=1) as step:
+        fan = await _fan_out(url, partners)
+        step()
+    fan_group = "fan-out over 20 partners (10..200 ms each)"
+    rows.append(
+        Measurement(fan_group, "slowest partner alone", fan["slowest"], "ms", baseline=True)
     )
-    results.append(_row("fan-out 20: wall", fan["wall"], "ms", fan["wall"] / fan["slowest"]))
-    return results
+    rows.append(Measurement(fan_group, "fan_out wall time", fan["wall"], "ms"))
+    notes = [
+        f"the 20 partners' own times add up to {fan['sum']:,.0f} ms: what one after another would take",
+        "server: moto (STS AssumeRole with per-account isolation)",
+    ]
+    return SuiteResult(rows, notes)
 
 
-def run(quick: bool = False) -> list[dict[str, object]]:
-    """Run the partner benchmarks against a moto server in another process.
-
-    Args:
-        quick: fewer partners and calls (a smoke run).
-
-    Returns:
-        Dicts with ``bench``, ``case``, ``value``, ``unit`` and ``ratio``: switches to the naive
-        per-partner aiobotocore setup from the same run; fan-out rows to the slowest partner.
-    """
-    with moto_process() as url:
-        return asyncio.run(_run(url, quick))
+def run(ctx: SuiteContext) -> SuiteResult:
+    """Run the partner benchmarks against the run's moto server (STS needs moto)."""
+    return asyncio.run(_run(ctx.moto(), ctx))
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Command line entry: print the results as a table."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer partners and calls")
-    options = parser.parse_args(argv)
-    print_table(run(quick=options.quick))
-
-
-if __name__ == "__main__":
-    main()
+register("partners", "partner accounts: first use, cached use, fan-out", run, order=60)

@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from asyncdynamo import DB, Config, Credentials, TransportKind
 from bench._report import print_table
-from bench.transports import moto_server
+from bench._servers import moto_server
 from payments import (
     PROCESSOR_MODELS,
     CardDetails,

@@ -1,46 +1,39 @@
 """Transport benchmarks: cold path, import time and warm client CPU per GetItem.
 
-Every measurement runs in a fresh subprocess against moto's server, which itself runs in
-another process so its CPU never counts against the client being measured. Ratios compare with
-aiobotocore from the same run.
+Every measurement runs in a fresh subprocess against the run's local server (dynalite when
+node is available, else moto), which runs in another process so its CPU never counts against
+the client. Stacks are interleaved round by round; ratios compare with the lean transport.
 
 * ``cold_path``: from the first line of a fresh script to the first GetItem result (imports,
   session/client/transport creation, credentials, connect, sign, parse), median of N processes.
-* ``import``: ``import asyncdynamo._lean`` in a fresh process, the lean package's own share of
-  it (``-X importtime``, after ``import asyncdynamo``), and the SDKs' imports for comparison.
+* ``imports``: the imports of each cold path, timed in the same processes (so never larger than
+  the cold path containing them), and the lean package's own share (``-X importtime``, after
+  ``import asyncdynamo``).
 * ``warm_cpu``: ``time.process_time()`` per GetItem over many sequential calls after a warm-up,
   in the client process only.
 
 Child processes compile to a private bytecode cache (``PYTHONPYCACHEPREFIX``) and each case runs
 once unmeasured first, so no stack pays for compiling source: ship ``.pyc`` files to Lambda.
 
-Run ``python -m bench.transports [--quick]`` for a table.
+Run ``python -m bench transports [--quick]``.
 """
 
 from __future__ import annotations
 
-import argparse
-import asyncio
 import json
-import os
-import socket
 import statistics
 import subprocess
 import sys
-import tempfile
-import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
-from pathlib import Path
-from typing import Any
+from collections.abc import Sequence
 
-__all__ = ["run"]
+from bench._core import Measurement, Step, SuiteContext, SuiteResult, register
+from bench._servers import child_env, moto_process, run_child, seed_table
+
+__all__ = ["ITEM", "child_env", "moto_process", "run"]
 
 REGION = "us-east-1"
 TABLE = "bench-transports"
 KEY = {"pk": {"S": "order#1"}}
-_ROOT = Path(__file__).resolve().parent.parent
-_PYCACHE = Path(tempfile.gettempdir()) / "asyncdynamo-bench-pycache"
 
 # A 12-attribute item, like a small payment record.
 ITEM = {
@@ -69,6 +62,7 @@ _LEAN_COLD = """\
 import asyncio
 from asyncdynamo._config import Config
 from asyncdynamo._lean import LeanTransport
+_imported = time.perf_counter()
 
 async def main():
     transport = LeanTransport(Config(region="us-east-1", endpoint_url=URL))
@@ -78,7 +72,11 @@ async def main():
     assert "Item" in response
     return elapsed
 
-print(json.dumps({"value": asyncio.run(main()) * 1000}))
+elapsed = asyncio.run(main())
+"""
+
+_REPORT_COLD = """\
+print(json.dumps({"value": elapsed * 1000, "imports": (_imported - _t0) * 1000}))
 """
 
 COLD_SCRIPTS = {
@@ -86,6 +84,7 @@ COLD_SCRIPTS = {
     + """\
 import asyncio
 from aiobotocore.session import get_session
+_imported = time.perf_counter()
 
 async def main():
     session = get_session()
@@ -95,19 +94,21 @@ async def main():
     assert "Item" in response
     return elapsed
 
-print(json.dumps({"value": asyncio.run(main()) * 1000}))
-""",
+elapsed = asyncio.run(main())
+"""
+    + _REPORT_COLD,
     "boto3": _PRELUDE
     + """\
 import boto3
+_imported = time.perf_counter()
 
 client = boto3.client("dynamodb", region_name="us-east-1", endpoint_url=URL)
 response = client.get_item(TableName=TABLE, Key=KEY)
 elapsed = time.perf_counter() - _t0
 assert "Item" in response
-print(json.dumps({"value": elapsed * 1000}))
-""",
-    "lean": _PRELUDE + _LEAN_COLD,
+"""
+    + _REPORT_COLD,
+    "lean": _PRELUDE + _LEAN_COLD + _REPORT_COLD,
     # The transport's own cold path: ``asyncdynamo/__init__`` (models, pydantic) is skipped by
     # registering a bare package object, which shows what the package's eager imports cost.
     "lean, transport modules only": _PRELUDE
@@ -117,7 +118,8 @@ _package = types.ModuleType("asyncdynamo")
 _package.__path__ = list(_spec.submodule_search_locations)
 sys.modules["asyncdynamo"] = _package
 """
-    + _LEAN_COLD,
+    + _LEAN_COLD
+    + _REPORT_COLD,
 }
 
 _WARM_PRELUDE = """\
@@ -176,134 +178,10 @@ print(json.dumps({"value": asyncio.run(main()) / CALLS * 1e6}))
 """,
 }
 
-IMPORT_STATEMENTS = {
-    "aiobotocore.session": "import aiobotocore.session",
-    "boto3": "import boto3",
-    "asyncdynamo._lean (with asyncdynamo)": "import asyncdynamo._lean",
-    "python -c pass": "pass",
-}
 
-
-def child_env(**extra: str) -> dict[str, str]:
-    """The environment of a measured child process: a private bytecode cache, the repo on the
-    path, dummy credentials from the environment (no config files, no IMDS), plus ``extra``."""
-    env = dict(os.environ)
-    env.pop("PYTHONDONTWRITEBYTECODE", None)
-    env["PYTHONPYCACHEPREFIX"] = str(_PYCACHE)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(_ROOT), env.get("PYTHONPATH")]))
-    env.update(
-        AWS_ACCESS_KEY_ID="testing",
-        AWS_SECRET_ACCESS_KEY="testing",
-        AWS_DEFAULT_REGION=REGION,
-        AWS_EC2_METADATA_DISABLED="true",
-        AWS_CONFIG_FILE=os.devnull,
-        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
-        **extra,
-    )
-    env.pop("AWS_SESSION_TOKEN", None)
-    env.pop("AWS_PROFILE", None)
-    return env
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
-
-
-@contextmanager
-def moto_process(timeout: float = 60.0) -> Iterator[str]:
-    """Runs moto's server in its own process on 127.0.0.1; yields its URL."""
-    with moto_server(timeout) as (url, _):
-        yield url
-
-
-@contextmanager
-def moto_server(timeout: float = 60.0) -> Iterator[tuple[str, int]]:
-    """Runs moto's server in its own process on 127.0.0.1; yields its URL and process id (to
-    read its CPU time)."""
-    port = _free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=child_env(),
-    )
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"moto server exited with {process.returncode}")
-            try:
-                with socket.create_connection(("127.0.0.1", port), timeout=1):
-                    break
-            except OSError:
-                if time.monotonic() > deadline:
-                    raise RuntimeError("moto server did not start in time") from None
-                time.sleep(0.05)
-        yield f"http://127.0.0.1:{port}", process.pid
-    finally:
-        process.terminate()
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:  # moto stops slowly on SIGTERM
-            process.kill()
-            process.wait()
-
-
-async def _seed(url: str) -> None:
-    from asyncdynamo._config import Config, Credentials
-    from asyncdynamo._lean import LeanTransport
-
-    config = Config(region=REGION, endpoint_url=url, credentials=Credentials("testing", "testing"))
-    async with LeanTransport(config) as transport:
-        await transport.call(
-            "CreateTable",
-            {
-                "TableName": TABLE,
-                "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}],
-                "AttributeDefinitions": [{"AttributeName": "pk", "AttributeType": "S"}],
-                "BillingMode": "PAY_PER_REQUEST",
-            },
-        )
-        await transport.call("PutItem", {"TableName": TABLE, "Item": ITEM})
-
-
-def _run_script(source: str, args: Sequence[str]) -> float:
-    value: float = run_child(source, args)["value"]
-    return value
-
-
-def run_child(source: str, args: Sequence[str]) -> dict[str, Any]:
-    """Run ``source`` in a fresh measured child process; its last stdout line, as JSON."""
-    with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as handle:
-        handle.write(source)
-    try:
-        completed = subprocess.run(
-            [sys.executable, handle.name, *args],
-            capture_output=True,
-            text=True,
-            env=child_env(),
-            check=False,
-        )
-    finally:
-        os.unlink(handle.name)
-    if completed.returncode != 0:
-        raise RuntimeError(f"benchmark script failed:\n{completed.stderr[-2000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
-
-
-def _median_of(source: str, args: Sequence[str], repeats: int) -> float:
-    _run_script(source, args)  # unmeasured: fills the bytecode cache and the OS page cache
-    return statistics.median(_run_script(source, args) for _ in range(repeats))
-
-
-def _import_ms(statement: str) -> float:
-    start = time.perf_counter()
-    subprocess.run([sys.executable, "-c", statement], env=child_env(), check=True)
-    return (time.perf_counter() - start) * 1000
+def _run_script(source: str, args: Sequence[str]) -> dict[str, float]:
+    values: dict[str, float] = run_child(source, args)
+    return values
 
 
 def _lean_share_ms() -> float:
@@ -322,79 +200,76 @@ def _lean_share_ms() -> float:
     raise RuntimeError("asyncdynamo._lean not found in -X importtime output")
 
 
-def _with_ratios(
-    bench: str, unit: str, values: dict[str, float], baseline: str
-) -> list[dict[str, object]]:
-    base = values[baseline]
-    return [
-        {
-            "bench": bench,
-            "case": case,
-            "value": round(value, 2),
-            "unit": unit,
-            "ratio": round(value / base, 3),
-        }
-        for case, value in values.items()
+def run(ctx: SuiteContext) -> SuiteResult:
+    """Cold path, import time and warm CPU per GetItem of the transports, in fresh processes."""
+    repeats = 2 if ctx.quick else (15 if ctx.full else 7)
+    calls = 50 if ctx.quick else (2_000 if ctx.full else 500)
+    url = ctx.database()
+    seed_table(url, TABLE, {"pk": "HASH"}, [ITEM])
+    args = [url, TABLE, json.dumps(KEY)]
+    rows: list[Measurement] = []
+    cold_group = "cold path: script start to first GetItem result"
+    with ctx.case("cold path, interleaved fresh processes", total=repeats + 1) as step:
+        cold = _interleaved(
+            {case: (src, args) for case, src in COLD_SCRIPTS.items()}, repeats, step
+        )
+    rows += [
+        Measurement(cold_group, case, _median(v, "value"), "ms", baseline=case == "lean")
+        for case, v in cold.items()
     ]
-
-
-def run(quick: bool = False) -> list[dict[str, object]]:
-    """Run every transport benchmark and return one dict per measurement.
-
-    Args:
-        quick: fewer processes and calls (a smoke run, e.g. in CI).
-
-    Returns:
-        Dicts with ``bench``, ``case``, ``value``, ``unit`` (``"ms"`` or ``"us"``) and
-        ``ratio`` (to aiobotocore in the same run; to ``import aiobotocore.session`` for imports).
-    """
-    repeats = 3 if quick else 9
-    calls = 50 if quick else 200
-    results: list[dict[str, object]] = []
-    with moto_process() as url:
-        asyncio.run(_seed(url))
-        args = [url, TABLE, json.dumps(KEY)]
-
-        cold = {case: _median_of(source, args, repeats) for case, source in COLD_SCRIPTS.items()}
-        results += _with_ratios("cold_path", "ms", cold, "aiobotocore")
-
-        imports: dict[str, float] = {}
-        for case, statement in IMPORT_STATEMENTS.items():
-            _import_ms(statement)  # unmeasured warm-up
-            imports[case] = statistics.median(_import_ms(statement) for _ in range(repeats))
-        _lean_share_ms()
-        imports["asyncdynamo._lean own share"] = statistics.median(
-            _lean_share_ms() for _ in range(repeats)
+    # Measured in the same processes, so an import never exceeds the cold path containing it.
+    rows += [
+        Measurement("of which imports", case, _median(v, "imports"), "ms", baseline=case == "lean")
+        for case, v in cold.items()
+    ]
+    with ctx.case("asyncdynamo._lean's own import time", total=1) as step:
+        share = [_lean_share_ms() for _ in range(repeats)]
+        step()
+    rows.append(
+        Measurement(
+            "asyncdynamo._lean's own import time (-X importtime)",
+            "asyncdynamo._lean",
+            statistics.median(share),
+            "ms",
         )
-        results += _with_ratios("import", "ms", imports, "aiobotocore.session")
-
-        warm = {
-            case: _median_of(source, [*args, str(calls)], 1 if quick else 3)
-            for case, source in WARM_SCRIPTS.items()
-        }
-        results += _with_ratios("warm_cpu", "us", warm, "aiobotocore")
-    return results
-
-
-def _table(results: Sequence[dict[str, object]]) -> str:
-    lines = [f"{'bench':<10} {'case':<38} {'value':>10} {'unit':<4} {'ratio':>7}"]
-    for row in results:
-        lines.append(
-            f"{row['bench']!s:<10} {row['case']!s:<38} {row['value']!s:>10} {row['unit']!s:<4} "
-            f"{row['ratio']!s:>7}"
+    )
+    with ctx.case("warm CPU per GetItem", total=(1 if ctx.quick else 3) + 1) as step:
+        warm = _interleaved(
+            {case: (src, [*args, str(calls)]) for case, src in WARM_SCRIPTS.items()},
+            1 if ctx.quick else 3,
+            step,
         )
-    return "\n".join(lines)
+    rows += [
+        Measurement(
+            "client CPU per GetItem, transport only (no model)",
+            case,
+            _median(v, "value"),
+            "µs",
+            baseline=case == "lean",
+        )
+        for case, v in warm.items()
+    ]
+    notes = [f"server: {ctx.server_name}"]
+    return SuiteResult(rows, notes)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Command line entry: print the results as a table (or JSON with ``--json``)."""
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--quick", action="store_true", help="fewer processes and calls")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    options = parser.parse_args(argv)
-    results = run(quick=options.quick)
-    print(json.dumps(results, indent=2) if options.json else _table(results))
+def _interleaved(
+    scripts: dict[str, tuple[str, list[str]]], repeats: int, step: Step
+) -> dict[str, list[dict[str, float]]]:
+    """Runs every script once unmeasured, then ``repeats`` rounds of one run each."""
+    for source, args in scripts.values():
+        _run_script(source, args)  # fills the bytecode cache and the OS page cache
+    step()
+    samples: dict[str, list[dict[str, float]]] = {case: [] for case in scripts}
+    for _ in range(repeats):
+        for case, (source, args) in scripts.items():
+            samples[case].append(_run_script(source, args))
+        step()
+    return samples
 
 
-if __name__ == "__main__":
-    main()
+def _median(samples: list[dict[str, float]], key: str) -> float:
+    return statistics.median(sample[key] for sample in samples)
+
+
+register("transports", "the lean transport against aiobotocore and boto3", run, order=20)

@@ -8,6 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.doc_examples import blocks, run_page
+from tests.doc_examples import pages as doc_pages
+
 DOCS = Path(__file__).resolve().parents[2] / "docs"
 ROOT = DOCS.parent
 IMPORT = re.compile(r"^from (asyncdynamo[\w.]*|payments[\w.]*) import \(?([^)]*?)\)?$", re.M | re.S)
@@ -41,3 +44,94 @@ def test_imported_names_exist(page: Path) -> None:
                     assert hasattr(module, name), (
                         f"{page.name}: {module_name}.{name} does not exist"
                     )
+
+
+def test_every_not_runnable_marker_gives_its_reason() -> None:
+    unexplained = [
+        block.where
+        for page in doc_pages()
+        for block in blocks(page)
+        if block.skip_reason is not None and not block.skip_reason
+    ]
+    assert not unexplained, f"not-runnable without a reason: {unexplained}"
+
+
+def test_extraction_finds_indented_tilde_and_long_fences(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "text\n"
+        "```bash\nls\n```\n"
+        "- a list item:\n\n"
+        "    ```python\n    x = 1\n    if x:\n        y = 2\n    ```\n"
+        "~~~py\nz = 3\n~~~\n"
+        "````python\n```\ninside = True\n````\n"
+        "<!-- not-runnable: needs a real AWS account -->\n"
+        "```python\nboom()\n```\n"
+    )
+    found = blocks(page)
+    assert [block.code for block in found] == [
+        "x = 1\nif x:\n    y = 2\n",
+        "z = 3\n",
+        "```\ninside = True\n",
+        "boom()\n",
+    ]
+    assert [block.line for block in found] == [7, 12, 15, 20]
+    assert [block.skip_reason for block in found] == [None, None, None, "needs a real AWS account"]
+
+
+def test_an_unclosed_fence_is_reported_with_its_line(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text("# title\n\n```python\nx = 1\n")
+    with pytest.raises(ValueError, match="line 3 is never closed"):
+        blocks(page)
+
+
+def test_a_failing_block_is_named_by_page_block_and_line(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nvalue = 41\n```\n\n```python\nassert value == 42, 'off by one'\n```\n"
+    )
+    failure = run_page(blocks(page))
+    assert failure is not None
+    assert failure.block.number == 2
+    assert "python block 2 (line 5)" in str(failure)
+    assert "off by one" in failure.error
+
+
+def test_blocks_share_a_namespace_and_may_await(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nimport asyncio\n```\n\n```python\nawait asyncio.sleep(0)\ndone = True\n```\n"
+        "```python\nassert done\n```\n"
+    )
+    assert run_page(blocks(page)) is None
+
+
+def test_an_example_cannot_reach_beyond_loopback(tmp_path: Path) -> None:
+    page = tmp_path / "page.md"
+    page.write_text(
+        "```python\nimport socket\nsocket.getaddrinfo('dynamodb.eu-west-1.amazonaws.com', 443)\n```\n"
+    )
+    failure = run_page(blocks(page))
+    assert failure is not None
+    assert "may only reach 127.0.0.1" in failure.error
+
+
+def _documented(page: str) -> set[str]:
+    return set(re.findall(r"^::: asyncdynamo\.(\w+)$", (DOCS / page).read_text(), re.M))
+
+
+def test_the_api_reference_lists_every_public_name() -> None:
+    import asyncdynamo
+
+    public = {name for name in asyncdynamo.__all__ if not name.endswith("Error")}
+    missing = sorted(public - _documented("api.md"))
+    assert not missing, f"docs/api.md lacks '::: asyncdynamo.NAME' for {missing}"
+
+
+def test_the_error_reference_lists_every_error() -> None:
+    import asyncdynamo
+
+    errors = {name for name in asyncdynamo.__all__ if name.endswith("Error")}
+    missing = sorted(errors - _documented("error-reference.md"))
+    assert not missing, f"docs/error-reference.md lacks '::: asyncdynamo.NAME' for {missing}"
