@@ -5,6 +5,7 @@ from typing import Any as _Any
 
 from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
+from ._compat import Compat, EnvelopeFormat
 from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
 from ._db import DB, create_transport
 from ._encryption._policy import DataKeyCachePolicy
@@ -68,6 +69,7 @@ from ._markers import (
     CreatedAt,
     Encrypted,
     GlobalIndex,
+    JsonBlob,
     KeyRole,
     LocalIndex,
     OmitEmpty,
@@ -152,6 +154,7 @@ __all__ = [
     "BillingMode",
     "CancellationReason",
     "CertificateVerificationError",
+    "Compat",
     "Condition",
     "ConditionalCheckFailedError",
     "Config",
@@ -167,6 +170,7 @@ __all__ = [
     "DecryptionFailedError",
     "Encrypted",
     "EncryptionNotConfiguredError",
+    "EnvelopeFormat",
     "ExpressionError",
     "FieldSpec",
     "GlobalIndex",
@@ -180,6 +184,7 @@ __all__ = [
     "ItemDecodeError",
     "ItemNotFoundError",
     "ItemTooLargeError",
+    "JsonBlob",
     "KMSUnavailableError",
     "Key",
     "KeyRole",

@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from ._client import current_deadline
 from ._codec import AttributeValue
+from ._compat import Compat, put_version
 from ._errors import (
     AsyncDynamoError,
     BatchDeadlineExceededError,
@@ -332,8 +333,11 @@ def _stamped(spec: TableSpec, item: Model, now: datetime, skip_version_check: bo
                 f"{spec.model.__name__} is versioned and batch writes cannot check versions; "
                 "use a transaction, or pass skip_version_check=True to write blindly"
             )
-        changes[spec.version.name] = int(getattr(item, spec.version.name) or 0) + 1
-    if spec.created_at is not None and getattr(item, spec.created_at.name) is None:
+        current = int(getattr(item, spec.version.name) or 0)
+        changes[spec.version.name] = put_version(spec.compat, current, create=False, blind=True)
+    if spec.created_at is not None and (
+        getattr(item, spec.created_at.name) is None or spec.compat is Compat.DYNAMORM
+    ):
         changes[spec.created_at.name] = now
     if spec.updated_at is not None:
         changes[spec.updated_at.name] = now

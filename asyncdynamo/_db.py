@@ -196,7 +196,7 @@ class DB:
             # A lost answer is resolved (applied once, or WriteOutcomeUnknownError) there.
             return await send_write(self.client, write, params)
         except ConditionalCheckFailedError as exc:
-            raise explain_condition_failure(write, exc, exc.item) from exc
+            raise explain_condition_failure(write, exc, exc.item, raw_item=exc.raw_item) from exc
 
     # -- CRUD ------------------------------------------------------------------------------------
     async def put(
@@ -213,7 +213,9 @@ class DB:
         :class:`ItemAlreadyExistsError`. ``overwrite=True`` replaces it. A versioned model
         checks its version: a stale instance raises :class:`VersionConflictError`;
         ``overwrite=True, skip_version_check=True`` replaces the stored item whatever its
-        version (migrations, imports), storing the instance's version + 1.
+        version (migrations, imports; DynamORM's create-or-update), storing the instance's
+        version + 1 (a ``Compat.DYNAMORM`` model stores its version unchanged, as DynamORM
+        does). ``skip_version_check`` without ``overwrite`` is a UsageError.
 
         The item stored is the field values ``item`` holds (not its ``model_dump()`` view).
         """

@@ -18,6 +18,7 @@ __all__ = [
     "MAX_ITEM_BYTES",
     "check_index_key",
     "decode_datetime",
+    "decode_field",
     "encode_field",
     "from_attributes",
     "from_item",
@@ -36,6 +37,8 @@ _NOTHING: Any = object()
 
 def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
     """The AttributeValue stored for ``value`` in this field, or ``None`` to leave it out."""
+    if spec.codec is not None:
+        return _encode_with_codec(spec, value)
     if value is None:
         return None if spec.omit_empty or spec.kind is ValueKind.SET else {"NULL": True}
     if isinstance(value, SecretStr | SecretBytes):
@@ -57,6 +60,25 @@ def encode_field(spec: FieldSpec, value: Any) -> AttributeValue | None:
         return serialize(value)
     except SerializationError as exc:
         raise SerializationError(f"{spec.name}: {exc}") from exc
+
+
+def _encode_with_codec(spec: FieldSpec, value: Any) -> AttributeValue | None:
+    if isinstance(value, SecretStr | SecretBytes):
+        value = value.get_secret_value()  # stored as the str/bytes it hides (sealed if Encrypted)
+    if spec.json_adapter is not None and value is not None:
+        value = spec.json_adapter.dump_python(value, round_trip=True)
+    try:
+        return spec.codec.encode(value)  # type: ignore[union-attr]
+    except SerializationError as exc:
+        raise SerializationError(f"{spec.name}: {exc}") from exc
+
+
+def decode_field(spec: FieldSpec, value: Mapping[str, Any]) -> Any:
+    """The Python value of a stored AttributeValue of this field (before model validation)."""
+    if spec.codec is not None:
+        return spec.codec.decode(value)
+    decoded = deserialize(value)
+    return decode_datetime(decoded) if spec.is_datetime else decoded
 
 
 def to_item(spec: TableSpec, instance: Any) -> dict[str, AttributeValue]:
@@ -120,8 +142,7 @@ def from_item(spec: TableSpec, item: Mapping[str, AttributeValue]) -> Any:
     for attribute, value in item.items():
         field = by_attribute.get(attribute)
         if field is not None:
-            decoded = deserialize(value)
-            data[field.validation_key] = decode_datetime(decoded) if field.is_datetime else decoded
+            data[field.validation_key] = decode_field(field, value)
     return _validate(spec, data, item)
 
 

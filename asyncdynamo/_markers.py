@@ -23,6 +23,7 @@ __all__ = [
     "CreatedAt",
     "Encrypted",
     "GlobalIndex",
+    "JsonBlob",
     "KeyRole",
     "LocalIndex",
     "Marker",
@@ -134,6 +135,16 @@ class UpdatedAt(Marker):
 
 class Encrypted(Marker):
     """A field whose value is envelope-encrypted before it is stored (see ``payments``)."""
+
+    __slots__ = ()
+
+
+class JsonBlob(Marker):
+    """Store the value as one JSON string (``S``): compact, object keys sorted, ``None`` as NULL.
+
+    For free-form documents shared with services that store them as JSON text (DynamORM's
+    ``json: true``). The stored text is deterministic, so equality conditions on it work.
+    """
 
     __slots__ = ()
 

@@ -9,6 +9,7 @@ from weakref import WeakKeyDictionary
 
 from pydantic import BaseModel
 
+from ._compat import Compat, EnvelopeFormat
 from ._errors import ModelDeclarationError
 from ._spec import TableSpec, build_spec
 
@@ -25,9 +26,16 @@ class Model(BaseModel):
     ``Encrypted`` fields. A subclass without ``__table__`` anywhere in its
     hierarchy is abstract: a base for other models, never stored itself. Declaration mistakes
     raise :class:`ModelDeclarationError` when the class is created.
+
+    ``__compat__`` picks whose rules the items follow: ``Compat.NATIVE`` (default) or
+    ``Compat.DYNAMORM`` to share the table with Go services using DynamORM
+    (see ``docs/dynamorm.md``).
     """
 
     __table__: ClassVar[str | Callable[[Any], str] | None] = None
+    __compat__: ClassVar[Compat] = Compat.NATIVE
+    __envelope_format__: ClassVar[EnvelopeFormat] = EnvelopeFormat.ASYNCDYNAMO
+    """How ``Encrypted`` fields are written; ``EnvelopeFormat.DYNAMORM`` needs ``Compat.DYNAMORM``."""
     __kms_key_id__: ClassVar[str | None] = None
     """The KMS key (id, ARN or alias) sealing this model's ``Encrypted`` fields; ``None``: the
     DB's ``Config.kms_key_id``."""

@@ -17,6 +17,7 @@ from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from ._codec import AttributeValue, deserialize
+from ._compat import Compat, put_version
 from ._errors import (
     AsyncDynamoError,
     ConditionalCheckFailedError,
@@ -27,7 +28,7 @@ from ._errors import (
     UsageError,
     VersionConflictError,
 )
-from ._item import check_size, decode_datetime, from_attributes, key_of, to_item
+from ._item import check_size, decode_field, from_attributes, from_item, key_of, to_item
 from ._spec import TableSpec
 
 if TYPE_CHECKING:
@@ -118,7 +119,7 @@ def _version_condition(spec: TableSpec, expected: int) -> Condition:
 
     assert spec.version is not None
     version = attr(spec.version.name)
-    if expected == 0:
+    if expected == 0 and spec.compat is not Compat.DYNAMORM:
         # Version 0 is "never written": no item yet (an upsert may create it), or an item
         # stored without a version attribute (written before the model had one).
         return version.not_exists() | (version == 0)
@@ -159,11 +160,20 @@ def prepare_put(
     """A PutItem that creates (default) or replaces, maintaining version and timestamps.
 
     ``skip_version_check`` with ``overwrite`` replaces whatever is stored, whatever its version
-    (migrations, imports); the item is stored at the instance's version + 1.
+    (migrations, imports; DynamORM's create-or-update). The version stored follows
+    ``spec.compat`` (see :func:`put_version`): the instance's version + 1 for native models,
+    the version unchanged for ``Compat.DYNAMORM`` models.
     """
+    if skip_version_check and not overwrite:
+        raise UsageError("skip_version_check=True is a blind overwrite; pass overwrite=True too")
     now = utc_time(now)
+    dynamorm = spec.compat is Compat.DYNAMORM
     changes: dict[str, Any] = {}
-    if spec.created_at is not None and getattr(instance, spec.created_at.name) is None:
+    if spec.created_at is not None and (
+        getattr(instance, spec.created_at.name) is None
+        # DynamORM stamps created_at on every create and create-or-update.
+        or (dynamorm and (not overwrite or skip_version_check))
+    ):
         changes[spec.created_at.name] = now
     if spec.updated_at is not None:
         changes[spec.updated_at.name] = now
@@ -172,13 +182,16 @@ def prepare_put(
     must_not_exist = False
     if spec.version is not None:
         current = int(getattr(instance, spec.version.name) or 0)
-        changes[spec.version.name] = current + 1
+        changes[spec.version.name] = put_version(
+            spec.compat, current, create=not overwrite, blind=skip_version_check
+        )
         if overwrite and not skip_version_check:
             expected = current  # a create-only put checks that no item exists, not a version
     if not overwrite:
         must_not_exist = True
     elif expected is not None:
-        # Version 0 (never stored) replaces only a missing item or one without a version.
+        # Native: version 0 (never stored) replaces only a missing item or one without a
+        # version. DynamORM stores 0 on create, so there 0 is a stored version like any other.
         conditions.append(_version_condition(spec, expected))
     if must_not_exist:
         # Create-only: a concurrent writer that stored the same key first wins; we fail.
@@ -285,6 +298,7 @@ def explain_condition_failure(
     old_item: Mapping[str, Any] | None,
     *,
     operation: str | None = None,
+    raw_item: Mapping[str, AttributeValue] | None = None,
 ) -> AsyncDynamoError:
     """Turn a failed condition into the most specific error, using the old item if returned.
 
@@ -292,12 +306,14 @@ def explain_condition_failure(
         old_item: the stored item DynamoDB returned, decoded (attribute name → Python value).
         operation: the API call the write was part of (``TransactWriteItems``); defaults to the
             write's own single-item operation.
+        raw_item: the same item in wire format, which fields with their own codec
+            (``Compat.DYNAMORM`` models, ``JsonBlob``) decode ``.model_item`` from.
     """
     spec = write.spec
     if operation is None:
         operation = write.operation if write.kind is not WriteKind.CHECK else "TransactWriteItems"
     message = error.message if error is not None else "the condition of this action failed"
-    found = _model_of(spec, old_item)
+    found = _model_of(spec, old_item, raw_item)
     if write.must_not_exist and old_item:
         return ItemAlreadyExistsError(
             f"{spec.model.__name__} {_key_text(write)} already exists; "
@@ -313,7 +329,11 @@ def explain_condition_failure(
     )
     # A missing item is not a version conflict: the caller expected an item at version n (or,
     # without create_if_missing, any item) and there is none.
-    if not old_item and (write.must_exist or (versioned and write.expected_version != 0)):
+    # Native version 0 may create (upsert); DynamORM's 0 is a stored version like any other.
+    dynamorm = spec.compat is Compat.DYNAMORM
+    if not old_item and (
+        write.must_exist or (versioned and (write.expected_version != 0 or dynamorm))
+    ):
         return ItemNotFoundError(
             f"{spec.model.__name__} {_key_text(write)} does not exist",
             model=spec.model.__name__,
@@ -321,7 +341,8 @@ def explain_condition_failure(
         )
     if versioned and old_item:
         actual = _stored_version(spec, old_item)
-        if actual != write.expected_version and not (write.expected_version == 0 and not actual):
+        upserted = write.expected_version == 0 and not actual and not dynamorm
+        if actual != write.expected_version and not upserted:
             return VersionConflictError(
                 f"{spec.model.__name__} {_key_text(write)}: expected version "
                 f"{write.expected_version}, stored version is {actual}",
@@ -336,10 +357,14 @@ def explain_condition_failure(
     )
 
 
-def _model_of(spec: TableSpec, item: Mapping[str, Any] | None) -> Any:
+def _model_of(
+    spec: TableSpec, item: Mapping[str, Any] | None, raw: Mapping[str, AttributeValue] | None
+) -> Any:
     if not item:
         return None
     try:
+        if raw is not None and any(f.codec is not None for f in spec.fields.values()):
+            return from_item(spec, raw)
         return from_attributes(spec, item)
     except ItemDecodeError:
         return None  # ``.item`` still carries every attribute
@@ -409,10 +434,7 @@ def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> di
             continue
         adapter = _adapter(spec, field.name)
         try:
-            value = deserialize(raw)
-            out[field.name] = adapter.validate_python(
-                decode_datetime(value) if field.is_datetime else value
-            )
+            out[field.name] = adapter.validate_python(decode_field(field, raw))
         except PydanticValidationError as exc:
             raise ItemDecodeError(
                 f"{spec.model.__name__}.{field.name} as stored does not validate (a nested "

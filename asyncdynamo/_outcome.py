@@ -23,6 +23,12 @@ replaces the token, that no such write came after it). After a lost answer:
 - a delete leaves no item to carry a token: it is sent again, and succeeds only if that resend
   deleted an item; finding nothing (or a failed condition) is :class:`WriteOutcomeUnknownError`.
 
+A model may store no token (``__write_token__ = False``, the default for ``Compat.DYNAMORM``
+models, whose items must hold exactly what a DynamORM writer stores). Its lost answers resolve
+by what is left: a guarded write is sent again and succeeds only if that resend applies (a failed
+condition cannot be told from our own earlier write); an unguarded one is
+:class:`WriteOutcomeUnknownError` at once, since no read could prove it was ours.
+
 Why not a one-action ``TransactWriteItems`` with a ``ClientRequestToken``: it costs twice the
 write capacity on every write (not only on the rare lost answer), returns no ``ReturnValues``
 (``update`` could no longer return the item it wrote without a second, racy read), and its
@@ -129,8 +135,10 @@ async def send_write(
         WriteOutcomeUnknownError: whether the write was applied cannot be proven either way.
         ConditionalCheckFailedError: the condition failed on the first answer received.
     """
-    token = new_token()
-    params = _with_token(write, params, token)
+    token: str | None = None
+    if write.spec.marks_writes:
+        token = new_token()
+        params = _with_token(write, params, token)
     try:
         return await client.call(write.operation, params)
     except WriteOutcomeUnknownError as first:
@@ -139,6 +147,13 @@ async def send_write(
                 return await _resend_delete(client, write, params, first)
             if write.expected_version is not None or write.must_not_exist:
                 return await _resend_guarded(client, write, params, token, first)
+            if token is None:
+                raise _unknown(
+                    write,
+                    first,
+                    "the model stores no write token, so no read can prove the write was ours "
+                    "(sending it again could apply it twice)",
+                ) from first
             return await _read_back(client, write, token, first)
         except WriteOutcomeUnknownError:
             raise
@@ -147,10 +162,10 @@ async def send_write(
 
 
 def _own_write(
-    write: PreparedWrite, item: dict[str, Any] | None, token: str
+    write: PreparedWrite, item: dict[str, Any] | None, token: str | None
 ) -> dict[str, Any] | None:
     """The write's response, rebuilt from ``item`` if the stored item carries our token."""
-    if not item or item.get(WRITE_TOKEN_ATTRIBUTE) != {"S": token}:
+    if token is None or not item or item.get(WRITE_TOKEN_ATTRIBUTE) != {"S": token}:
         return None
     return {"Attributes": item} if write.kind is WriteKind.UPDATE else {}
 
@@ -176,7 +191,7 @@ async def _resend_guarded(
     client: Client,
     write: PreparedWrite,
     params: dict[str, Any],
-    token: str,
+    token: str | None,
     first: WriteOutcomeUnknownError,
 ) -> dict[str, Any]:
     # The write's own condition (version, or create-only) lets it apply at most once.
@@ -186,13 +201,14 @@ async def _resend_guarded(
         own = _own_write(write, exc.raw_item, token)
         if own is not None:
             return own
-        raise _unknown(
-            write,
-            first,
+        why = (
             "its resend's condition failed on an item our write did not leave: a concurrent "
-            "writer won, or ours was applied and then overwritten",
-            item=exc.raw_item,
-        ) from exc
+            "writer won, or ours was applied and then overwritten"
+            if token is not None
+            else "its resend's condition failed, and the model stores no write token to tell "
+            "our own earlier write from a concurrent writer's"
+        )
+        raise _unknown(write, first, why, item=exc.raw_item) from exc
 
 
 async def _read_back(

@@ -13,7 +13,8 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable, Mapping, Se
 from contextlib import aclosing
 from dataclasses import dataclass, replace
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
+from functools import partial
+from typing import TYPE_CHECKING, Any, Generic, Protocol, Self, TypeVar
 
 from ._codec import AttributeValue
 from ._cursor import request_binding
@@ -29,6 +30,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Page",
+    "PageCursors",
     "ReadState",
     "Reader",
     "ResultShape",
@@ -157,6 +159,22 @@ class Page(Generic[T]):
         return len(self.items)
 
 
+class PageCursors(Protocol):
+    """Another cursor format for :meth:`Reader.page` (the default is the DB's signed one).
+
+    Both methods get the request the page is read with and the model's spec, so a format can
+    record or check what it needs (index, direction, key attributes).
+    """
+
+    def encode(
+        self, key: Mapping[str, AttributeValue], params: Mapping[str, Any], spec: TableSpec
+    ) -> str: ...
+
+    def decode(
+        self, cursor: str, params: Mapping[str, Any], spec: TableSpec
+    ) -> dict[str, AttributeValue]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class ReadState:
     """What a query or scan was built with (builders copy it, never change it)."""
@@ -169,6 +187,7 @@ class ReadState:
     page_size: int | None = None
     consistent: bool = False
     index: str | None = None
+    cursors: PageCursors | None = None
 
 
 class Reader(Generic[T]):
@@ -224,6 +243,14 @@ class Reader(Generic[T]):
         """Strongly consistent reads (not available on global indexes)."""
         return self._with(consistent=True)
 
+    def cursor_format(self, cursors: PageCursors) -> Self:
+        """Read and write :meth:`page` cursors in another format than the DB's signed one.
+
+        An explicit opt-in, e.g. ``asyncdynamo.dms.DYNAMORM_CURSORS`` to hand pages to and from
+        DynamORM services. Such cursors are not signed: check what a client may page through.
+        """
+        return self._with(cursors=cursors)
+
     # -- reading -------------------------------------------------------------------------------
     async def _call(self, params: Mapping[str, Any]) -> dict[str, Any]:
         spec = self._spec
@@ -250,9 +277,18 @@ class Reader(Generic[T]):
         if size < 1:
             raise UsageError(f"a page size must be at least 1, got {size}")
         params = self._request(count=False)
-        binding = request_binding(params)
-        codec = self._db._cursor_codec()
-        start = codec.decode(cursor, binding) if cursor is not None else None
+        custom = self._state.cursors
+        encode: Callable[[Mapping[str, AttributeValue]], str]
+        decode: Callable[[str], dict[str, AttributeValue]]
+        if custom is None:
+            binding = request_binding(params)
+            codec = self._db._cursor_codec()
+            encode = partial(codec.encode, binding=binding)
+            decode = partial(codec.decode, binding=binding)
+        else:
+            encode = partial(custom.encode, params=params, spec=self._spec)
+            decode = partial(custom.decode, params=params, spec=self._spec)
+        start = decode(cursor) if cursor is not None else None
         items: list[T] = []
         while True:
             request = {**params, "Limit": size - len(items)}
@@ -263,7 +299,7 @@ class Reader(Generic[T]):
             start = response.get("LastEvaluatedKey") or None
             if start is None or len(items) >= size:
                 break
-        return Page(tuple(items), codec.encode(start, binding) if start is not None else None)
+        return Page(tuple(items), encode(start) if start is not None else None)
 
     async def pages(self, size: int = 50, cursor: str | None = None) -> AsyncIterator[Page[T]]:
         """Every non-empty page of ``size`` items, from ``cursor`` (or the start) to the end."""

@@ -7,22 +7,24 @@ import types
 import typing
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal, Union
+from typing import Any, Literal, Protocol, Union
 
-from pydantic import Json
 from pydantic.fields import FieldInfo
 
+from ._compat import Compat, model_compat, model_marks_writes
 from ._errors import ModelDeclarationError
+from ._json_field import json_adapter
 from ._markers import (
     TTL,
     Attr,
     CreatedAt,
     Encrypted,
     GlobalIndex,
+    JsonBlob,
     KeyRole,
     LocalIndex,
     Marker,
@@ -39,13 +41,13 @@ WRITE_TOKEN_ATTRIBUTE = "_adw"
 
 __all__ = [
     "WRITE_TOKEN_ATTRIBUTE",
+    "FieldCodec",
     "FieldSpec",
     "IndexKind",
     "IndexSpec",
     "TableSpec",
     "ValueKind",
     "build_spec",
-    "json_adapter",
 ]
 
 
@@ -67,6 +69,18 @@ class IndexKind(StrEnum):
     LOCAL = "LOCAL"
 
 
+class FieldCodec(Protocol):
+    """A field's own encoding, replacing the default one (see ``asyncdynamo._dms``).
+
+    ``encode`` returns the AttributeValue to store, or ``None`` to leave the attribute out;
+    ``decode`` turns a stored AttributeValue into what the model field validates.
+    """
+
+    def encode(self, value: Any) -> dict[str, Any] | None: ...
+
+    def decode(self, value: Mapping[str, Any]) -> Any: ...
+
+
 @dataclass(frozen=True, slots=True)
 class FieldSpec:
     """One model field and how it is stored."""
@@ -82,6 +96,9 @@ class FieldSpec:
     is_created_at: bool = False
     is_updated_at: bool = False
     encrypted: bool = False
+    json_blob: bool = False
+    # Set only for compat models and JSON blobs; None keeps the default codec's fast path.
+    codec: FieldCodec | None = None
     # A ``datetime`` field (possibly optional): read back as an aware UTC datetime.
     is_datetime: bool = False
     # A ``Json[...]`` field: pydantic validates it only from JSON text, so it is stored as the
@@ -128,6 +145,11 @@ class TableSpec:
     set_fields: tuple[FieldSpec, ...] = field(default=())
     # Stored attribute names of every secondary-index key (sparse: never stored as NULL).
     index_key_attributes: frozenset[str] = frozenset()
+    compat: Compat = Compat.NATIVE
+    # Whether put/update store a write token (WRITE_TOKEN_ATTRIBUTE) that proves, after a lost
+    # answer, that our write was applied. ``__write_token__``; off by default for DYNAMORM models,
+    # whose items must hold exactly what a DynamORM writer would store.
+    marks_writes: bool = True
 
     @property
     def key_fields(self) -> tuple[FieldSpec, ...]:
@@ -302,6 +324,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         raise ModelDeclarationError(
             f"{owner}.{name}: CreatedAt/UpdatedAt need a datetime field, not {annotation!r}"
         )
+    json_blob = any(isinstance(m, JsonBlob) for m in markers)
     encrypted = any(isinstance(m, Encrypted) for m in markers)
     if encrypted and (is_ttl or is_version or created or updated):
         raise ModelDeclarationError(
@@ -311,7 +334,16 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
     if is_ttl:
         kind = ValueKind.NUMBER
     adapter = json_adapter(info)
-    if adapter is not None:
+    if json_blob:
+        if is_ttl or is_version or created or updated:
+            raise ModelDeclarationError(
+                f"{owner}.{name}: JsonBlob cannot be combined with TTL, Version or timestamps"
+            )
+        if adapter is not None:
+            raise ModelDeclarationError(
+                f"{owner}.{name}: JsonBlob and pydantic's Json[...] both store JSON text; use one"
+            )
+    if json_blob or adapter is not None:
         kind = ValueKind.STRING
     return FieldSpec(
         name=name,
@@ -325,36 +357,20 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         is_created_at=created,
         is_updated_at=updated,
         encrypted=encrypted,
+        json_blob=json_blob,
         is_datetime=_is_time(annotation),
         json_adapter=adapter,
     )
 
 
-_JSON: type[Any] = Json
+def _with_codec(owner: str, spec: FieldSpec, info: FieldInfo, compat: Compat) -> FieldSpec:
+    """Attach the compat / JSON codec a field needs (imported only by models that use one)."""
+    if compat is Compat.NATIVE and not spec.json_blob:
+        return spec
+    from ._dms._fields import field_codec
 
-
-def _holds_json(annotation: Any, metadata: list[Any]) -> bool:
-    if any(meta is _JSON or isinstance(meta, _JSON) for meta in metadata):
-        return True
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        inner, *extra = typing.get_args(annotation)
-        return _holds_json(inner, extra)
-    if origin is Union or origin is types.UnionType:
-        return any(_holds_json(arg, []) for arg in typing.get_args(annotation))
-    return False
-
-
-def json_adapter(info: FieldInfo) -> Any:
-    """A TypeAdapter for a ``Json[...]`` field (stored as its JSON text), else ``None``."""
-    if not _holds_json(info.annotation, list(info.metadata)):
-        return None
-    from pydantic import TypeAdapter
-
-    annotation: Any = info.annotation
-    if info.metadata:
-        annotation = typing.Annotated[annotation, *info.metadata]
-    return TypeAdapter(annotation)
+    annotation, _ = _strip_optional(info.annotation)
+    return replace(spec, codec=field_codec(owner, spec, annotation, compat))
 
 
 def _single(owner: str, label: str, specs: list[FieldSpec]) -> FieldSpec | None:
@@ -385,9 +401,10 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
     partitions: list[FieldSpec] = []
     sorts: list[FieldSpec] = []
     index_parts: dict[str, _IndexParts] = {}
+    compat = model_compat(model)
     for name, info in model.model_fields.items():
         markers = _markers(info, owner, name)
-        spec = _field_spec(owner, name, info, markers)
+        spec = _with_codec(owner, _field_spec(owner, name, info, markers), info, compat)
         fields[name] = spec
         for marker in markers:
             if isinstance(marker, PartitionKey):
@@ -445,6 +462,8 @@ def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
             for key in (index.partition, index.sort)
             if key is not None
         ),
+        compat=compat,
+        marks_writes=model_marks_writes(model, compat),
     )
 
 

@@ -65,7 +65,9 @@ def _cause(write: PreparedWrite, reason: CancellationReason) -> AsyncDynamoError
     error = error_from_service(reason.code, reason.message, operation="TransactWriteItems")
     if isinstance(error, ConditionalCheckFailedError):
         old = deserialize_item(reason.item) if reason.item else None
-        return explain_condition_failure(write, None, old, operation="TransactWriteItems")
+        return explain_condition_failure(
+            write, None, old, operation="TransactWriteItems", raw_item=reason.item
+        )
     return error
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from .._client import Client
 from .._codec import AttributeValue
+from .._compat import Compat, EnvelopeFormat
 from .._errors import AsyncDynamoError, DecryptionFailedError, EncryptionNotConfiguredError
 from .._spec import FieldSpec, TableSpec
 from . import _aead
@@ -122,6 +123,10 @@ class FieldEncryption:
     ) -> dict[str, AttributeValue]:
         """Seal ``{attribute: value}`` of one item; NULL (``None``) stays NULL."""
         key_id = kms_key_id(spec, self.default_key_id)
+        if getattr(spec.model, "__envelope_format__", None) == EnvelopeFormat.DYNAMORM:
+            from .._dms._sealing import seal_dynamorm_values
+
+            return await seal_dynamorm_values(self, kms, key_id, table, values)
         sealed: dict[str, AttributeValue] = {}
         key_part = key_binding(key)
         for attribute, value in values.items():
@@ -159,7 +164,14 @@ class FieldEncryption:
             DecryptionFailedError: a value is damaged, moved, or stored in clear.
             KMSUnavailableError: KMS could not be reached (retryable).
         """
-        found = list(self._envelopes(spec, table, items))
+        opened: frozenset[tuple[int, str]] = frozenset()
+        if spec.compat is Compat.DYNAMORM:
+            # DynamORM's envelopes (bound to the attribute only) are read for DynamORM models
+            # alone: a native model never accepts the weaker binding.
+            from .._dms._sealing import open_dynamorm_envelopes
+
+            items, opened = await open_dynamorm_envelopes(self, kms, spec, table, items)
+        found = list(self._envelopes(spec, table, items, opened))
         keys: dict[Hashable, DataKey] = {}
         missing: dict[Hashable, tuple[Envelope, str]] = {}
         for _, field, envelope in found:
@@ -188,12 +200,16 @@ class FieldEncryption:
         return out
 
     def _envelopes(
-        self, spec: TableSpec, table: str, items: Sequence[Mapping[str, AttributeValue]]
+        self,
+        spec: TableSpec,
+        table: str,
+        items: Sequence[Mapping[str, AttributeValue]],
+        opened: frozenset[tuple[int, str]] = frozenset(),
     ) -> Iterable[tuple[int, FieldSpec, Envelope]]:
         for index, item in enumerate(items):
             for field in spec.encrypted:
                 value = item.get(field.attribute)
-                if value is None or "NULL" in value:
+                if value is None or "NULL" in value or (index, field.attribute) in opened:
                     continue
                 blob = value.get("B")
                 if blob is None:

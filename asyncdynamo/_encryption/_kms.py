@@ -62,7 +62,9 @@ async def generate_data_key(
     kms: Client, key_id: str, context: Mapping[str, str]
 ) -> tuple[bytes, bytes, str]:
     """A new AES-256 data key: ``(plaintext, encrypted key, key ARN)``."""
-    params = {"KeyId": key_id, "KeySpec": "AES_256", "EncryptionContext": dict(context)}
+    params: dict[str, Any] = {"KeyId": key_id, "KeySpec": "AES_256"}
+    if context:  # DynamORM's data keys have none (asyncdynamo._dms)
+        params["EncryptionContext"] = dict(context)
     response = await _call(kms, "GenerateDataKey", params)
     return bytes(response["Plaintext"]), bytes(response["CiphertextBlob"]), str(response["KeyId"])
 
@@ -71,6 +73,8 @@ async def decrypt_data_key(
     kms: Client, encrypted_key: bytes, key_arn: str, context: Mapping[str, str]
 ) -> bytes:
     """The plaintext of a stored data key, decrypted under the key ARN it names (pinned)."""
-    params = {"CiphertextBlob": encrypted_key, "KeyId": key_arn, "EncryptionContext": dict(context)}
+    params: dict[str, Any] = {"CiphertextBlob": encrypted_key, "KeyId": key_arn}
+    if context:  # DynamORM's data keys have none (asyncdynamo._dms)
+        params["EncryptionContext"] = dict(context)
     response = await _call(kms, "Decrypt", params)
     return bytes(response["Plaintext"])
