@@ -57,6 +57,7 @@ OURS = {
     "asyncdynamo",
     "asyncdynamo._client",
     "asyncdynamo._codec",
+    "asyncdynamo._compat",  # each model's compatibility mode, read when its spec is built
     "asyncdynamo._config",
     "asyncdynamo._db",
     "asyncdynamo._encryption",  # an empty package __init__
@@ -64,6 +65,7 @@ OURS = {
     "asyncdynamo._error_table",
     "asyncdynamo._errors",
     "asyncdynamo._item",
+    "asyncdynamo._json_field",  # how a spec recognises Json[...] fields
     "asyncdynamo._lambda",
     "asyncdynamo._lambda_client",
     "asyncdynamo._lambda_env",
