@@ -11,6 +11,9 @@ result = await processor.process_payment(
 ```
 """
 
+from typing import TYPE_CHECKING as _TYPE_CHECKING
+from typing import Any as _Any
+
 from ._audit import AuditEvent, AuditLog, AuditRecord, to_json_lines
 from ._card import CardBrand, CardDetails, StoredModel, mask_pan
 from ._config import PaymentConfig, PaymentsLambdaConfig
@@ -65,20 +68,74 @@ from ._money import CURRENCY_EXPONENTS, Money, currency_exponent
 from ._processor import PROCESSOR_MODELS, Processor
 from ._requests import PaymentRequest, PaymentResult
 
+if _TYPE_CHECKING:
+    from ._lookup import AccountSearch, find_customer_payments, find_payment
+    from ._reconcile import (
+        Discrepancy,
+        DiscrepancyKind,
+        PartnerReconciliation,
+        Reconciler,
+        ReconciliationReport,
+        ReconciliationStatus,
+        SettlementSource,
+        compare_settlement,
+    )
+    from ._settle import BatchItem, ItemOutcome, ItemStatus, settle_batch
+
+# The fan-out operations behind the reconcile, settle and lookup handlers, imported on first
+# use: the process handler's cold path never builds their models.
+_LAZY: dict[str, str] = {
+    "AccountSearch": "_lookup",
+    "BatchItem": "_settle",
+    "Discrepancy": "_reconcile",
+    "DiscrepancyKind": "_reconcile",
+    "ItemOutcome": "_settle",
+    "ItemStatus": "_settle",
+    "PartnerReconciliation": "_reconcile",
+    "ReconciliationReport": "_reconcile",
+    "ReconciliationStatus": "_reconcile",
+    "Reconciler": "_reconcile",
+    "SettlementSource": "_reconcile",
+    "compare_settlement": "_reconcile",
+    "find_customer_payments": "_lookup",
+    "find_payment": "_lookup",
+    "settle_batch": "_settle",
+}
+
+
+def __getattr__(name: str) -> _Any:
+    module_name = _LAZY.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'payments' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(f"payments.{module_name}"), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "CURRENCY_EXPONENTS",
     "PROCESSOR_MODELS",
     "TRANSITIONS",
+    "AccountSearch",
     "AuditEvent",
     "AuditLog",
     "AuditRecord",
     "AuthorizationRequest",
+    "BatchItem",
     "Card",
     "CardBrand",
     "CardDetails",
     "Claim",
     "Cost",
     "Customer",
+    "Discrepancy",
+    "DiscrepancyKind",
     "DuplicatePaymentError",
     "FakeGateway",
     "Gateway",
@@ -94,9 +151,12 @@ __all__ = [
     "InvalidIdempotencyKeyError",
     "InvalidMerchantError",
     "InvalidTransitionError",
+    "ItemOutcome",
+    "ItemStatus",
     "LedgerKind",
     "Merchant",
     "Money",
+    "PartnerReconciliation",
     "Payment",
     "PaymentConfig",
     "PaymentDeclinedError",
@@ -111,9 +171,13 @@ __all__ = [
     "Phase",
     "Prices",
     "Processor",
+    "Reconciler",
+    "ReconciliationReport",
+    "ReconciliationStatus",
     "RefundExceedsCaptureError",
     "SensitiveFieldError",
     "SettlementLine",
+    "SettlementSource",
     "StoredModel",
     "Transaction",
     "allowed_sources",
@@ -121,9 +185,13 @@ __all__ = [
     "canonical_json",
     "check_idempotency_key",
     "check_transition",
+    "compare_settlement",
     "currency_exponent",
+    "find_customer_payments",
+    "find_payment",
     "idempotent",
     "mask_pan",
+    "settle_batch",
     "to_json_lines",
     "track_cost",
 ]
