@@ -61,7 +61,6 @@ from ._errors import (
     VersionConflictError,
     WriteOutcomeUnknownError,
 )
-from ._expr import AttributeType, Condition, Path, attr
 from ._lambda import LambdaConfig, LambdaDB, new_lambda_optimized
 from ._lambda_env import LambdaEnvironment, is_lambda, lambda_environment
 from ._markers import (
@@ -84,10 +83,10 @@ from ._model import Model, env_table_name, spec_of
 from ._runner import LambdaContextLike, LambdaRunner, lambda_handler, run_in_lambda_loop
 from ._spec import FieldSpec, IndexKind, IndexSpec, TableSpec
 from ._transport import Transport
-from ._update import Update
 
 if _TYPE_CHECKING:
     from ._batch import Key
+    from ._expr import AttributeType, Condition, Path, attr
     from ._fan_out import PartnerResult
     from ._multi_account import MultiAccountDB
     from ._pages import Page, ResultShape, TargetKind
@@ -96,11 +95,16 @@ if _TYPE_CHECKING:
     from ._scan import ParallelScan, Scan
     from ._schema import BillingMode, Schema, SchemaReport, StreamView
     from ._transact import Transaction
+    from ._update import Update
 
 # Imported on first use: a Lambda handler whose first request is a GetItem never pays for
-# queries, batches, transactions, schema management or partner accounts.
+# expressions, updates, queries, batches, transactions, schema management or partner accounts.
 _LAZY: dict[str, str] = {
     "Key": "_batch",
+    "AttributeType": "_expr",
+    "Condition": "_expr",
+    "Path": "_expr",
+    "attr": "_expr",
     "PartnerResult": "_fan_out",
     "MultiAccountDB": "_multi_account",
     "Page": "_pages",
@@ -117,6 +121,7 @@ _LAZY: dict[str, str] = {
     "SchemaReport": "_schema",
     "StreamView": "_schema",
     "Transaction": "_transact",
+    "Update": "_update",
 }
 
 

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import random
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._config import RetryPolicy
+from ._config import RetryPolicy, jitter
 from ._errors import (
     AsyncDynamoError,
     DeadlineExceededError,
@@ -137,13 +136,13 @@ class Client:
         *,
         always_return_capacity: bool = False,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        rng: Callable[[], float] = random.random,
+        rng: Callable[[], float] | None = None,
     ) -> None:
         self.transport = transport
         self.retry = retry or RetryPolicy()
         self._always_capacity = always_return_capacity
         self._sleep = sleep
-        self._rng = rng
+        self._rng = rng or jitter
         self.observers: list[CallObserver] = []
 
     async def call(self, operation: str, params: Mapping[str, Any]) -> dict[str, Any]:

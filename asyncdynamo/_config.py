@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import random
+import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import datetime
@@ -56,9 +56,23 @@ class RetryPolicy:
         if not (self.base > 0 and self.cap > 0):
             raise ConfigurationError("RetryPolicy.base and cap must be positive")
 
-    def backoff(self, attempt: int, rng: Callable[[], float] = random.random) -> float:
-        """The sleep before retry number ``attempt + 1``."""
-        return rng() * min(self.cap, self.base * float(1 << attempt))
+    def backoff(self, attempt: int, rng: Callable[[], float] | None = None) -> float:
+        """The sleep before retry number ``attempt + 1`` (``rng`` defaults to :func:`jitter`)."""
+        return (rng or jitter)() * min(self.cap, self.base * float(1 << attempt))
+
+
+def jitter() -> float:
+    """A uniform float in ``[0, 1)`` drawn from the operating system's entropy, for backoff.
+
+    Not ``random.random``: a seeded generator's state is copied into every process restored
+    from one Lambda SnapStart snapshot (and every fork), so the copies would back off in step
+    and retry together. Reading the OS pool keeps no state to copy (and skips importing
+    ``random`` on the cold path); it costs a system call, paid only when a retry waits.
+    """
+    return (int.from_bytes(os.urandom(7), "big") >> 3) * _TWO_TO_MINUS_53
+
+
+_TWO_TO_MINUS_53 = 2.0**-53
 
 
 # Which Config field overrides each service's endpoint. DynamoDB's override (moto, DynamoDB Local,

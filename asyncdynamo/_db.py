@@ -12,7 +12,6 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 from ._client import Client, ConsumedCapacity, track_capacity
 from ._config import Config, TransportKind
 from ._errors import ConditionalCheckFailedError, ItemNotFoundError, UsageError
-from ._expr import Condition
 from ._item import from_item, key_from_values, key_of
 from ._model import Model, spec_of
 from ._ops import (
@@ -28,7 +27,6 @@ from ._ops import (
 from ._outcome import send_write
 from ._spec import TableSpec
 from ._transport import Transport
-from ._update import Update
 
 if TYPE_CHECKING:
     # Imported when first used (queries, batches, transactions, schema), not on the cold path
@@ -36,10 +34,12 @@ if TYPE_CHECKING:
     from ._batch import Key
     from ._cursor import CursorCodec
     from ._encryption._hooks import FieldCrypto
+    from ._expr import Condition
     from ._query import Query
     from ._scan import Scan
     from ._schema import Schema
     from ._transact import Transaction
+    from ._update import Update
 
 __all__ = ["DB", "create_transport"]
 

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+import importlib
 import inspect
+import logging
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, replace
@@ -33,8 +35,10 @@ from ._lambda_env import (
     default_pool_size,
     default_timeout_buffer,
     lambda_environment,
+    reread_lambda_environment,
 )
-from ._model import Model
+from ._model import Model, spec_of
+from ._ops import build_projection_validators
 from ._runner import (
     LambdaContextLike,
     begin_invocation,
@@ -42,9 +46,12 @@ from ._runner import (
     invocation_count,
     note_db_deadline,
 )
+from ._snapstart import SnapshotHook, SnapshotHooks, register_with_runtime, renew_uniqueness
 from ._transport import Transport
 
 __all__ = ["LambdaConfig", "LambdaDB", "new_lambda_optimized"]
+
+_log = logging.getLogger("asyncdynamo.lambda")
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,6 +150,10 @@ class LambdaDB(DB):
         """Models resolved by :meth:`pre_register_models`."""
         self._traced: Client | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        # A transport passed in is the caller's; one this DB builds is closed before a SnapStart
+        # snapshot and built again after the restore.
+        self._owns_transport = transport is None
+        self._snapshot_hooks = SnapshotHooks()
 
     @property
     def client(self) -> Client:
@@ -210,6 +221,90 @@ class LambdaDB(DB):
         """The deadline (``loop.time()`` clock) of this view, ``None`` for an unbounded DB."""
         return None
 
+    # -- SnapStart -------------------------------------------------------------------------------
+    def add_snapshot_hooks(
+        self,
+        *,
+        before_snapshot: SnapshotHook | None = None,
+        after_restore: SnapshotHook | None = None,
+    ) -> None:
+        """Run callables (plain or ``async``) around a SnapStart snapshot with this DB's own steps.
+
+        ``before_snapshot`` callables run newest first, before the DB closes its connections;
+        ``after_restore`` ones run oldest first, once the DB is usable again. Use them for state
+        built on this DB (caches of secrets, other connections).
+        """
+        self._snapshot_hooks.add(before_snapshot=before_snapshot, after_restore=after_restore)
+
+    async def before_snapshot(self) -> None:
+        """Get ready to be snapshotted: nothing secret or connected may be copied.
+
+        Runs the :meth:`add_snapshot_hooks` callables, wipes and drops the cached KMS data keys
+        of ``Encrypted`` fields and closes the KMS client, then closes the client this DB built
+        (its pooled connections; the lean transport also drops its cached credentials). The DB
+        stays usable: the next call (or :meth:`after_restore`) builds a new client. A transport
+        passed to the constructor is the caller's and is left alone. Registered with the runtime
+        by :func:`new_lambda_optimized` when SnapStart's ``snapshot_restore_py`` is present.
+        """
+        await self._snapshot_hooks.run_before()
+        # Loaded lazily on a cold start (a GetItem needs neither); in the snapshot, a restored
+        # copy's first write or query does not pay for importing them.
+        importlib.import_module("asyncdynamo._expr")
+        importlib.import_module("asyncdynamo._update")
+        for model in self.registered_models:  # built on first use otherwise
+            build_projection_validators(spec_of(model))
+        if self._crypto_state:  # KMS data keys (wiped) and the KMS client: rebuilt on next use
+            from ._encryption._hooks import close_encryption
+
+            await close_encryption(self._crypto_state)
+        if not self._owns_transport:
+            return
+        client, transport = self._client, self._transport
+        self._client = self._transport = self._traced = None
+        if client is not None:
+            await client.aclose()
+        elif transport is not None:
+            await transport.aclose()
+
+    async def after_restore(self) -> None:
+        """Become a distinct execution environment after a SnapStart restore.
+
+        Draws the per-process random values again (write tokens of copies never collide),
+        forgets the invocations seen during init (the first invocation after a restore is not a
+        warm start), re-reads the Lambda environment, builds the client and fetches
+        credentials (so the first request does not), then runs the ``after_restore`` callables
+        of :meth:`add_snapshot_hooks`. A credential lookup that fails here is logged and left to
+        the first request, which raises the error.
+        """
+        renew_uniqueness()
+        forget_invocations()
+        if self.lambda_config.environment is None:
+            self.environment = reread_lambda_environment()
+        if not self._closed:
+            transport = self.client.transport
+            prefetch = getattr(transport, "prefetch_credentials", None)
+            if prefetch is not None:
+                try:
+                    await prefetch()
+                except Exception as exc:  # the first request reports it, with its context
+                    _log.warning("no credentials after the SnapStart restore yet: %s", exc)
+        await self._snapshot_hooks.run_after()
+
+    def _run_snapshot_step(self, step: Callable[[], Coroutine[Any, Any, None]]) -> None:
+        # The runtime calls hooks synchronously between init and the first invocation, when the
+        # container's loop (the one the connections belong to) is not running.
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            asyncio.run(step())
+        else:
+            loop.run_until_complete(step())
+
+    def _snapshot_now(self) -> None:
+        self._run_snapshot_step(self.before_snapshot)
+
+    def _restored_now(self) -> None:
+        self._run_snapshot_step(self.after_restore)
+
     # -- the process-wide instance ---------------------------------------------------------------
     async def aclose(self) -> None:
         """Close the client and its pooled connections (usually never: the container's life)."""
@@ -273,6 +368,22 @@ class _DeadlineView(LambdaDB):
     def pre_register_models(self, *models: type[Model]) -> None:
         self._parent.pre_register_models(*models)
 
+    def add_snapshot_hooks(
+        self,
+        *,
+        before_snapshot: SnapshotHook | None = None,
+        after_restore: SnapshotHook | None = None,
+    ) -> None:
+        self._parent.add_snapshot_hooks(
+            before_snapshot=before_snapshot, after_restore=after_restore
+        )
+
+    async def before_snapshot(self) -> None:
+        await self._parent.before_snapshot()
+
+    async def after_restore(self) -> None:
+        await self._parent.after_restore()
+
     async def aclose(self) -> None:
         """Nothing to close: the view borrows its parent's client."""
 
@@ -306,7 +417,9 @@ async def new_lambda_optimized(config: LambdaConfig | None = None) -> LambdaDB:
 
     Call it at init (``run_in_lambda_loop(new_lambda_optimized(...))``) or at the top of the
     handler; either way every invocation of the container shares one client and its pooled
-    connections. The client is built here, so the first request does not pay for it.
+    connections. The client is built here, so the first request does not pay for it. When the
+    runtime has SnapStart's ``snapshot_restore_py`` module, the instance's
+    :meth:`LambdaDB.before_snapshot` and :meth:`LambdaDB.after_restore` are registered with it.
 
     Args:
         config: the settings; later calls may omit it, or must pass an equal one.
@@ -335,4 +448,5 @@ async def new_lambda_optimized(config: LambdaConfig | None = None) -> LambdaDB:
     db._loop = loop
     db.client  # noqa: B018  (built now, in the init phase, not on the first request)
     LambdaDB._process_instance = db
+    register_with_runtime(db._snapshot_now, db._restored_now)  # SnapStart, when present
     return db

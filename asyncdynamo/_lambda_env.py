@@ -18,6 +18,7 @@ __all__ = [
     "default_timeout_buffer",
     "is_lambda",
     "lambda_environment",
+    "reread_lambda_environment",
 ]
 
 # Lambda gives a function one full vCPU at 1,769 MB and CPU in proportion to memory below that.
@@ -99,6 +100,14 @@ def lambda_environment() -> LambdaEnvironment:
     if _ENVIRONMENT is None:
         _ENVIRONMENT = LambdaEnvironment.from_environ(os.environ)
     return _ENVIRONMENT
+
+
+def reread_lambda_environment() -> LambdaEnvironment:
+    """Read the container's variables again (after a SnapStart restore, where a restored copy
+    has its own log stream and initialization type)."""
+    global _ENVIRONMENT
+    _ENVIRONMENT = None
+    return lambda_environment()
 
 
 def is_lambda() -> bool:

@@ -130,6 +130,9 @@ class MultiAccountDB:
                     partner_id="",
                 )
             self.add_partner(config)
+        if isinstance(base, LambdaDB):
+            # Partners' assumed-role credentials and connections stay out of a SnapStart snapshot.
+            base.add_snapshot_hooks(before_snapshot=self._before_snapshot)
 
     # -- partners --------------------------------------------------------------------------------
     def list_partners(self) -> list[str]:
@@ -370,6 +373,19 @@ class MultiAccountDB:
         )
 
     # -- lifecycle -------------------------------------------------------------------------------
+    async def _before_snapshot(self) -> None:
+        # Every partner keeps working: it assumes its role again and reconnects when next used.
+        state = self._state
+        steps: list[Awaitable[None]] = []
+        for entry in [*state.partners.values(), *state.retired]:
+            entry.credentials.invalidate()
+            entry.ready = False
+            steps.append(entry.db.before_snapshot())
+        if state.sts is not None and state.sts_transport is None:  # ours to rebuild
+            steps.append(state.sts.aclose())
+            state.sts = None
+        await asyncio.gather(*steps)
+
     async def aclose(self) -> None:
         """Close every partner DB (retired ones too) and the STS client; not the base DB.
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
@@ -28,14 +28,18 @@ from ._errors import (
     UsageError,
     VersionConflictError,
 )
-from ._expr import Condition, Path, Placeholders, all_of, attr, render_condition
 from ._item import check_size, decode_field, from_attributes, from_item, key_of, to_item
 from ._spec import TableSpec
-from ._update import Update, render_update
+
+if TYPE_CHECKING:
+    # Imported where used: a handler whose first request is a GetItem never loads expressions.
+    from ._expr import Condition, Path, Placeholders
+    from ._update import Update
 
 __all__ = [
     "PreparedWrite",
     "WriteKind",
+    "build_projection_validators",
     "decode_projection",
     "explain_condition_failure",
     "prepare_condition_check",
@@ -97,12 +101,22 @@ def _attach(params: dict[str, Any], ph: Placeholders) -> dict[str, Any]:
     return params
 
 
+def _placeholders(spec: TableSpec) -> Placeholders:
+    from ._expr import Placeholders
+
+    return Placeholders(spec=spec)
+
+
 def _key_condition_exists(spec: TableSpec, exists: bool) -> Condition:
+    from ._expr import attr
+
     path = attr(spec.partition.name)
     return path.exists() if exists else path.not_exists()
 
 
 def _version_condition(spec: TableSpec, expected: int) -> Condition:
+    from ._expr import attr
+
     assert spec.version is not None
     version = attr(spec.version.name)
     if expected == 0 and spec.compat is not Compat.DYNAMORM:
@@ -125,6 +139,8 @@ def _finish(
     params: dict[str, Any], ph: Placeholders, conditions: list[Condition | None]
 ) -> dict[str, Any]:
     """Render the AND of ``conditions`` (if any) and attach all placeholders to ``params``."""
+    from ._expr import all_of, render_condition
+
     combined = all_of(conditions)
     if combined is not None:
         params["ConditionExpression"] = render_condition(combined, ph)
@@ -182,7 +198,7 @@ def prepare_put(
         conditions.append(_key_condition_exists(spec, exists=False))
     conditions.append(condition)
     stored = instance.model_copy(update=changes) if changes else instance
-    ph = Placeholders(spec=spec)
+    ph = _placeholders(spec)
     params: dict[str, Any] = {"TableName": table, "Item": to_item(spec, stored)}
     return PreparedWrite(
         kind=WriteKind.PUT,
@@ -216,6 +232,8 @@ def prepare_update(
     now: datetime,
 ) -> PreparedWrite:
     """An UpdateItem that bumps the version and timestamps in the same expression."""
+    from ._update import Update
+
     now = utc_time(now)
     managed = Update()
     if spec.updated_at is not None:
@@ -224,7 +242,9 @@ def prepare_update(
         managed = managed.set_if_not_exists(spec.created_at.name, now)
     if spec.version is not None:
         managed = managed.increment(spec.version.name, 1)
-    ph = Placeholders(spec=spec)
+    from ._update import render_update
+
+    ph = _placeholders(spec)
     expression = render_update(changes, ph, protected=_managed_fields(spec), managed=managed)
     conditions: list[Condition | None] = []
     if not create_if_missing:
@@ -257,7 +277,7 @@ def prepare_delete(
     return PreparedWrite(
         kind=WriteKind.DELETE,
         spec=spec,
-        params=_finish(params, Placeholders(spec=spec), conditions),
+        params=_finish(params, _placeholders(spec), conditions),
         key=key,
         expected_version=expected_version,
     )
@@ -268,7 +288,7 @@ def prepare_condition_check(
 ) -> PreparedWrite:
     """A transaction-only ConditionCheck on one item."""
     params: dict[str, Any] = {"TableName": table, "Key": key}
-    params = _finish(params, Placeholders(spec=spec), [condition])
+    params = _finish(params, _placeholders(spec), [condition])
     return PreparedWrite(kind=WriteKind.CHECK, spec=spec, params=params, key=key)
 
 
@@ -373,7 +393,7 @@ def prepare_get(
     if consistent:
         params["ConsistentRead"] = True
     if projection is not None:
-        ph = Placeholders(spec=spec)
+        ph = _placeholders(spec)
         params["ProjectionExpression"] = projection_expression(projection, ph)
         _attach(params, ph)
     return params
@@ -383,10 +403,26 @@ def projection_expression(fields: Sequence[str | Path], ph: Placeholders) -> str
     """``#n0, #n1.#n2`` for the given field paths (always including nothing implicit)."""
     if not fields:
         raise ExpressionError("a projection needs at least one field")
+    from ._expr import attr
+
     return ", ".join(ph.render_path(attr(f)) for f in fields)
 
 
 _ADAPTERS: dict[tuple[type[Any], str], TypeAdapter[Any]] = {}
+
+
+def _adapter(spec: TableSpec, name: str) -> TypeAdapter[Any]:
+    adapter = _ADAPTERS.get((spec.model, name))
+    if adapter is None:
+        adapter = TypeAdapter(spec.model.model_fields[name].annotation)
+        _ADAPTERS[(spec.model, name)] = adapter
+    return adapter
+
+
+def build_projection_validators(spec: TableSpec) -> None:
+    """Build the per-field validators projections use, now (before a SnapStart snapshot)."""
+    for name in spec.model.model_fields:
+        _adapter(spec, name)
 
 
 def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> dict[str, Any]:
@@ -396,11 +432,7 @@ def decode_projection(spec: TableSpec, item: Mapping[str, AttributeValue]) -> di
         field = spec.by_attribute.get(attribute)
         if field is None:
             continue
-        adapter = _ADAPTERS.get((spec.model, field.name))
-        if adapter is None:
-            info = spec.model.model_fields[field.name]
-            adapter = TypeAdapter(info.annotation)
-            _ADAPTERS[(spec.model, field.name)] = adapter
+        adapter = _adapter(spec, field.name)
         try:
             out[field.name] = adapter.validate_python(decode_field(field, raw))
         except PydanticValidationError as exc:

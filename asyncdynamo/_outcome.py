@@ -49,7 +49,7 @@ from ._errors import AsyncDynamoError, ConditionalCheckFailedError, WriteOutcome
 from ._ops import PreparedWrite, WriteKind
 from ._spec import WRITE_TOKEN_ATTRIBUTE
 
-__all__ = ["WRITE_TOKEN_ATTRIBUTE", "send_write"]
+__all__ = ["WRITE_TOKEN_ATTRIBUTE", "new_token", "new_token_prefix", "send_write"]
 
 
 _NAME = "#adw"
@@ -60,18 +60,20 @@ _counter = itertools.count()
 _prefix = ""
 
 
-def _new_prefix() -> None:
+def new_token_prefix() -> None:
+    """Draw a new per-process token prefix (after a fork, and after a SnapStart restore: copies
+    of one snapshot share the prefix and the counter, so their tokens would collide)."""
     global _prefix
     _prefix = urlsafe_b64encode(os.urandom(12)).decode()
 
 
-os.register_at_fork(after_in_child=_new_prefix)  # a forked child must not repeat the parent's
+os.register_at_fork(after_in_child=new_token_prefix)  # a forked child must not repeat the parent's
 
 
 def new_token() -> str:
     """A write token no other write (in any process) uses."""
     if not _prefix:
-        _new_prefix()
+        new_token_prefix()
     return f"{_prefix}{next(_counter):x}"
 
 

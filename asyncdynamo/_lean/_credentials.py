@@ -201,6 +201,15 @@ class CredentialResolver:
             self._cached, self._refresh_at = credentials, refresh_at
             return credentials
 
+    def forget(self) -> None:
+        """Drop the cached credentials and the chosen source: the next :meth:`get` reads the
+        environment again (before a SnapStart snapshot, and when the transport closes)."""
+        self._cached = None
+        self._refresh_at = 0.0
+        self._source = None
+        self._failure = None
+        self._botocore = None
+
     def _pick_source(self) -> _Source:
         env = os.environ if self._environ is None else self._environ
         key_id = env.get("AWS_ACCESS_KEY_ID")

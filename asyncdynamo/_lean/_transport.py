@@ -107,9 +107,18 @@ class LeanTransport:
         )
         return self._protocol.decode(operation, response)
 
+    async def prefetch_credentials(self) -> None:
+        """Resolve credentials now rather than on the first call (after a SnapStart restore).
+
+        Raises:
+            ConfigurationError: no source has credentials.
+        """
+        await self._credentials.get()
+
     async def aclose(self) -> None:
         """Close the pooled connections; later calls raise :class:`ConfigurationError`."""
         self._closed = True
+        self._credentials.forget()
         await self._pool.aclose()
 
     async def __aenter__(self) -> LeanTransport:
