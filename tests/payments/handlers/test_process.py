@@ -195,7 +195,7 @@ def test_out_of_time_is_504_with_nothing_written_and_a_retry_charges_once(
     gateway: FakeGateway,
 ) -> None:
     gateway.delay = 30.0  # the card processor does not answer before the deadline
-    late = invoke(process.handler, create_event(), timeout=1.0)
+    late = invoke(process.handler, create_event(), timeout=2.5)  # room for a cold client under load
     assert late["statusCode"] == 504
     assert gateway.total_charges == 0
     assert run_in_lambda_loop(_stored(Payment)) == 0
