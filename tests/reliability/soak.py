@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 
-from hypothesis import settings
+from hypothesis import HealthCheck, settings
 
 
 def _factor() -> int:
@@ -32,5 +32,14 @@ def scaled(ci: int, *, at_most: int | None = None) -> int:
 
 
 def examples(ci: int, *, at_most: int | None = None) -> settings:
-    """Hypothesis settings running ``scaled(ci)`` examples, with no per-example deadline."""
-    return settings(max_examples=scaled(ci, at_most=at_most), deadline=None, derandomize=SOAK == 1)
+    """Hypothesis settings running ``scaled(ci)`` examples, with no per-example deadline.
+
+    Function-scoped fixtures are shared by the examples on purpose (tables, a DB): each example
+    works on keys of its own.
+    """
+    return settings(
+        max_examples=scaled(ci, at_most=at_most),
+        deadline=None,
+        derandomize=SOAK == 1,
+        suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    )
