@@ -16,8 +16,15 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asyncdynamo import DB
-from payments import CardDetails, DuplicatePaymentError, FakeGateway, Money, PaymentRequest, Processor
-from tests.payments.conftest import MERCHANT_ID, payment_request
+from payments import (
+    CardDetails,
+    DuplicatePaymentError,
+    FakeGateway,
+    Money,
+    PaymentRequest,
+    Processor,
+)
+from tests.payments.conftest import payment_request
 from tests.reliability.cards import with_check_digit
 from tests.reliability.soak import examples
 

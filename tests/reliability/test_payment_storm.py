@@ -85,7 +85,7 @@ async def test_concurrent_identical_payments_charge_once_per_key_under_faults(
     assert unexpected == []
     assert sum(outcomes.values()) == KEYS * CALLERS
     assert outcomes["first"] <= KEYS
-    assert gateway.charges == Counter({key: 1 for key in gateway.charges})
+    assert gateway.charges == Counter(dict.fromkeys(gateway.charges, 1))
     assert len(gateway.charges) == KEYS
     assert all(len(ids) == 1 for ids in paid.values()), paid
     assert len(await db.scan(Payment).all()) == KEYS
