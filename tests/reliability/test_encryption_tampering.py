@@ -41,7 +41,7 @@ async def _seal(table: str, card_id: str, attribute: str, value: str) -> bytes:
 
 async def _open(table: str, card_id: str, attribute: str, blob: bytes) -> Any:
     kms, _ = fake_kms_client(KMS)
-    item = {"card_id": {"S": card_id}, attribute: {"B": blob}}
+    item: dict[str, Any] = {"card_id": {"S": card_id}, attribute: {"B": blob}}
     (opened,) = await ENGINE.open_items(kms, CARD, table, [item])
     return opened[attribute]
 
