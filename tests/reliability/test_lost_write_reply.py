@@ -13,19 +13,39 @@ from dataclasses import replace
 import pytest
 
 from asyncdynamo import DB, Config, RetryPolicy, Update, WriteOutcomeUnknownError
-from asyncdynamo.testing import Endpoint
+from asyncdynamo.testing import FaultProxy, Reset, Stage, Stall
 from tests.models import Account, Note
-from tests.reliability.reply_dropper import ReplyDropper
 
 MakeTables = Callable[..., Awaitable[list[str]]]
 
 
+class ReplyDropper:
+    """The proxy's faults this file uses, by name: each applies to the next call of ``operation``."""
+
+    def __init__(self, proxy: FaultProxy) -> None:
+        self.proxy = proxy
+        self.url = proxy.url
+
+    def drop_reply(self, operation: str) -> None:
+        """The server applies the call; the client's connection is reset instead of answered."""
+        self.proxy.inject(Reset(Stage.AFTER_FORWARD), operation=operation, nth=1)
+
+    def hold_reply(self, operation: str) -> None:
+        """The server applies the call; its answer is held back past the client's read timeout."""
+        self.proxy.inject(Stall(Stage.AFTER_FORWARD), operation=operation, nth=1)
+
+    def drop_request(self, operation: str) -> None:
+        """The connection is reset before the call reaches the server."""
+        self.proxy.inject(Reset(), operation=operation, nth=1)
+
+    def forwarded(self, operation: str) -> int:
+        return self.proxy.counts(operation).forwarded
+
+
 @pytest.fixture
-def dropper(dynamo_endpoint: Endpoint) -> Iterator[ReplyDropper]:
-    if dynamo_endpoint.url is None:
-        pytest.skip("the proxy needs an http endpoint")
-    with ReplyDropper(dynamo_endpoint.url) as running:
-        yield running
+def dropper(fault_proxy: FaultProxy) -> Iterator[ReplyDropper]:
+    yield ReplyDropper(fault_proxy)
+    fault_proxy.release()
 
 
 @pytest.fixture
@@ -49,7 +69,7 @@ async def test_versioned_debit_whose_reply_was_lost_is_applied_once(
     stored = await db.get(Account, "a1", consistent=True, required=True)
     assert (stored.balance, stored.version) == (400, 2)
     assert (debited.balance, debited.version) == (400, 2)
-    assert dropper.forwarded.count("UpdateItem") == 2  # the resend found our own write
+    assert dropper.forwarded("UpdateItem") == 2  # the resend found our own write
 
 
 async def test_versioned_debit_whose_reply_came_after_the_read_timeout_is_applied_once(
@@ -152,7 +172,7 @@ async def test_add_whose_reply_was_lost_is_applied_once(
     stored = await db.get(Note, "n1", consistent=True, required=True)
     assert stored.count == 5
     assert updated.count == 5
-    assert dropper.forwarded.count("UpdateItem") == 1  # read back, never re-sent
+    assert dropper.forwarded("UpdateItem") == 1  # read back, never re-sent
 
 
 async def test_add_whose_request_was_lost_is_never_applied_twice(
@@ -183,4 +203,26 @@ async def test_overwrite_whose_reply_was_lost_is_recognised(
 
     stored = await db.get(Note, "n1", consistent=True, required=True)
     assert stored.text == "new"
-    assert dropper.forwarded.count("PutItem") == 1
+    assert dropper.forwarded("PutItem") == 1
+
+
+@pytest.mark.parametrize("lose", ["reply", "request"])
+async def test_transaction_whose_reply_or_request_was_lost_is_applied_once(
+    db: DB, proxied: DB, dropper: ReplyDropper, make_tables: MakeTables, lose: str
+) -> None:
+    await make_tables(Account, Note)
+    account = await db.put(Account(account_id="a1", owner="ann", balance=500))
+    await db.put(Note(note_id="n1"))
+    if lose == "reply":
+        dropper.drop_reply("TransactWriteItems")
+    else:
+        dropper.drop_request("TransactWriteItems")
+
+    async with proxied.transaction() as tx:  # resent with its ClientRequestToken
+        tx.update(account, changes=Update().increment("balance", -100))
+        tx.update(Note, "n1", changes=Update().add("count", 5))
+
+    stored = await db.get(Account, "a1", consistent=True, required=True)
+    note = await db.get(Note, "n1", consistent=True, required=True)
+    assert (stored.balance, stored.version, note.count) == (400, 2, 5)
+    assert dropper.forwarded("TransactWriteItems") == (2 if lose == "reply" else 1)
