@@ -63,7 +63,10 @@ OURS = {
     "asyncdynamo._encryption",  # an empty package __init__
     "asyncdynamo._encryption._policy",  # DataKeyCachePolicy, a Config field (stdlib only)
     "asyncdynamo._error_table",
-    "asyncdynamo._errors",
+    "asyncdynamo._errors",  # the error classes, by layer (partner errors load on first use)
+    "asyncdynamo._errors._base",
+    "asyncdynamo._errors._outcome",
+    "asyncdynamo._errors._service",
     "asyncdynamo._item",
     "asyncdynamo._json_field",  # how a spec recognises Json[...] fields
     "asyncdynamo._lambda",
@@ -84,6 +87,7 @@ OURS = {
     "asyncdynamo._lean._protocols",
     "asyncdynamo._lean._sigv4",
     "asyncdynamo._lean._transport",
+    "asyncdynamo._lean._wire",  # HTTP/1.x status line, headers and chunked bodies
 }
 # Never on this path, whatever else changes.
 NEVER = {
