@@ -60,6 +60,7 @@ OURS = {
     "asyncdynamo._compat",  # each model's compatibility mode, read when its spec is built
     "asyncdynamo._config",
     "asyncdynamo._db",
+    "asyncdynamo._db_many",  # DB's query/scan/batch/transaction methods (their builders load lazily)
     "asyncdynamo._encryption",  # an empty package __init__
     "asyncdynamo._encryption._policy",  # DataKeyCachePolicy, a Config field (stdlib only)
     "asyncdynamo._error_table",
@@ -69,6 +70,7 @@ OURS = {
     "asyncdynamo._errors._service",
     "asyncdynamo._item",
     "asyncdynamo._json_field",  # how a spec recognises Json[...] fields
+    "asyncdynamo._kinds",  # a field's value kind, read from its annotation when its spec is built
     "asyncdynamo._lambda",
     "asyncdynamo._lambda_client",
     "asyncdynamo._lambda_env",
