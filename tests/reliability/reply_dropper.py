@@ -14,9 +14,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import struct
-import threading
-from types import TracebackType
-from urllib.parse import urlsplit
+
+from asyncdynamo._testing._server import ThreadedProxy
 
 __all__ = ["ReplyDropper"]
 
@@ -49,7 +48,7 @@ def _reset(writer: asyncio.StreamWriter) -> None:
     writer.transport.abort()
 
 
-class ReplyDropper:
+class ReplyDropper(ThreadedProxy):
     """Forwards HTTP requests to ``upstream_url``; a context manager.
 
     Attributes:
@@ -59,18 +58,10 @@ class ReplyDropper:
     """
 
     def __init__(self, upstream_url: str) -> None:
-        parts = urlsplit(upstream_url)
-        if parts.hostname is None or parts.port is None:
-            raise ValueError(f"need an http://host:port upstream, got {upstream_url!r}")
-        self._upstream = (parts.hostname, parts.port)
-        self.url = ""
+        super().__init__(upstream_url)
         self.forwarded: list[str] = []
         self.dropped: list[str] = []
         self._rules: list[tuple[str, str]] = []  # (operation, "reply" | "request" | "hold")
-        self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._server: asyncio.Server | None = None
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
 
     def drop_reply(self, operation: str) -> None:
         """The next ``operation`` is applied by the server, and its answer never arrives."""
@@ -95,38 +86,6 @@ class ReplyDropper:
                     self.dropped.append(operation)
                     return what
         return None
-
-    def __enter__(self) -> ReplyDropper:
-        self._thread.start()
-        future = asyncio.run_coroutine_threadsafe(self._start(), self._loop)
-        self.url = f"http://127.0.0.1:{future.result(timeout=10)}"
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-
-    async def _start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        current = asyncio.current_task()
-        tasks = [task for task in asyncio.all_tasks() if task is not current]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
-        await self._server.wait_closed()
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_writer: asyncio.StreamWriter | None = None
