@@ -15,7 +15,6 @@ import json
 import random
 from collections import Counter
 from collections.abc import Iterable
-from types import TracebackType
 from urllib.parse import parse_qs
 
 from ._faults import (
@@ -178,14 +177,8 @@ class FaultProxy(ThreadedProxy):
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.clear()
-        super().__exit__(exc_type, exc, tb)
+    def _closing(self) -> None:
+        self.clear()  # held requests go on, so their connections can end
 
     def _wake(self, rule: Rule) -> None:
         if not self._loop.is_closed():

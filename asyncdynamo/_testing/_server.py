@@ -53,10 +53,14 @@ class ThreadedProxy:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._closing()
         asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(timeout=10)
         self._loop.close()
+
+    def _closing(self) -> None:
+        """Called from the caller's thread before the server stops (a hook for subclasses)."""
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         raise NotImplementedError
