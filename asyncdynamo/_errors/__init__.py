@@ -56,6 +56,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+# The classes live in private modules by layer (misuse, service answers, lost answers and
+# outcomes, partner accounts); this module is the one the package imports them from.
 from ._base import (
     AsyncDynamoError,
     ConfigurationError,
@@ -168,8 +170,7 @@ __all__ = [
     "WriteOutcomeUnknownError",
 ]
 
-# Classes are split by layer in private modules; this module is the one the package imports
-# them from. Partner-account errors load on first use: a single-account handler never needs them.
+# Partner-account errors load on first use: a single-account handler never needs them.
 _PARTNER = frozenset(
     {
         "AssumeRoleFailedError",
