@@ -12,8 +12,6 @@ from ._encryption._policy import DataKeyCachePolicy
 from ._error_table import error_from_service
 from ._errors import (
     AccessDeniedError,
-    AssumeRoleFailedError,
-    AssumeRoleUnavailableError,
     AsyncDynamoError,
     BatchDeadlineExceededError,
     BatchLambdaTimeoutError,
@@ -40,9 +38,6 @@ from ._errors import (
     LambdaTimeoutError,
     ModelDeclarationError,
     NoIndexForQueryError,
-    PartnerAccountMismatchError,
-    PartnerConfigurationError,
-    PartnerNotFoundError,
     RequestLimitError,
     RequestTimeoutError,
     ResourceInUseError,
@@ -86,6 +81,13 @@ from ._transport import Transport
 
 if _TYPE_CHECKING:
     from ._batch import Key
+    from ._errors import (
+        AssumeRoleFailedError,
+        AssumeRoleUnavailableError,
+        PartnerAccountMismatchError,
+        PartnerConfigurationError,
+        PartnerNotFoundError,
+    )
     from ._expr import AttributeType, Condition, Path, attr
     from ._fan_out import PartnerResult
     from ._multi_account import MultiAccountDB
@@ -98,9 +100,15 @@ if _TYPE_CHECKING:
     from ._update import Update
 
 # Imported on first use: a Lambda handler whose first request is a GetItem never pays for
-# expressions, updates, queries, batches, transactions, schema management or partner accounts.
+# expressions, updates, queries, batches, transactions, schema management or partner accounts
+# (nor their errors).
 _LAZY: dict[str, str] = {
     "Key": "_batch",
+    "AssumeRoleFailedError": "_errors",
+    "AssumeRoleUnavailableError": "_errors",
+    "PartnerAccountMismatchError": "_errors",
+    "PartnerConfigurationError": "_errors",
+    "PartnerNotFoundError": "_errors",
     "AttributeType": "_expr",
     "Condition": "_expr",
     "Path": "_expr",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cached_property
@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Literal, Self, TypeVar, overload
 
 from ._client import Client, ConsumedCapacity, track_capacity
 from ._config import Config, TransportKind
+from ._db_many import ManyItems
 from ._errors import ConditionalCheckFailedError, ItemNotFoundError, UsageError
 from ._item import from_item, key_from_values, key_of
 from ._model import Model, spec_of
@@ -31,14 +32,10 @@ from ._transport import Transport
 if TYPE_CHECKING:
     # Imported when first used (queries, batches, transactions, schema), not on the cold path
     # of a handler whose first request is a GetItem.
-    from ._batch import Key
     from ._cursor import CursorCodec
     from ._encryption._hooks import FieldCrypto
     from ._expr import Condition
-    from ._query import Query
-    from ._scan import Scan
     from ._schema import Schema
-    from ._transact import Transaction
     from ._update import Update
 
 __all__ = ["DB", "create_transport"]
@@ -61,7 +58,7 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-class DB:
+class DB(ManyItems):
     """An asyncio DynamoDB database handle.
 
     ```python
@@ -440,119 +437,3 @@ class DB:
     def now(self) -> datetime:
         """The current time on this DB's clock, as an aware ``datetime.timezone.utc`` time."""
         return utc_time(self._clock())
-
-    # -- queries, scans, batches and transactions (built in _query/_scan/_batch/_transact) ---
-    def _cursor_codec(self) -> CursorCodec:
-        # Without Config.cursor_secret the key is random per DB: cursors then only work within
-        # this process (fine inside one invocation, not for cursors handed to API clients).
-        if self._cursors is None:
-            from ._cursor import CursorCodec
-
-            self._cursors = CursorCodec(self.config.cursor_secret)
-        return self._cursors
-
-    def query(self, model: type[M]) -> Query[M]:
-        """A query on ``model``'s table or indexes: add ``.where(...)`` key conditions.
-
-        ```python
-        orders = db.query(Order).where(attr("customer_id") == "c1").descending()
-        async for order in orders: ...
-        page = await orders.page(size=20)         # Page[Order]; pass page.cursor for more
-        ```
-        """
-        from ._query import new_query
-
-        spec, table = self._spec(model)
-        query: Query[M] = new_query(self, spec, table)
-        return query
-
-    def scan(self, model: type[M]) -> Scan[M]:
-        """A scan of ``model``'s table; ``.parallel(segments)`` for a concurrent one."""
-        from ._scan import new_scan
-
-        spec, table = self._spec(model)
-        scan: Scan[M] = new_scan(self, spec, table)
-        return scan
-
-    async def batch_get(
-        self,
-        model: type[M],
-        keys: Iterable[Any],
-        *,
-        consistent: bool = False,
-        concurrency: int = 4,
-    ) -> list[M]:
-        """Read many items of ``model`` by key, 100 per request, ``concurrency`` requests at once.
-
-        Args:
-            keys: each a partition value, or a ``(partition, sort)`` tuple; no duplicates.
-
-        Returns:
-            The items found, in the order of ``keys`` (missing ones are left out).
-
-        Raises:
-            UnprocessedItemsError: keys still unprocessed after every retry (``.unprocessed``).
-        """
-        from ._batch import batch_get
-
-        return await batch_get(self, model, keys, consistent=consistent, concurrency=concurrency)
-
-    async def batch_write(
-        self,
-        *,
-        puts: Iterable[Model] = (),
-        deletes: Iterable[Model | Key[Any]] = (),
-        skip_version_check: bool = False,
-        concurrency: int = 4,
-    ) -> list[Model]:
-        """Put and delete many items (any models), 25 per request, without conditions.
-
-        Puts overwrite. Versioned models are refused unless ``skip_version_check=True``, since a
-        batch cannot check versions. Returns the put items as stored (timestamps, version).
-
-        Raises:
-            UnprocessedItemsError: writes still unprocessed after every retry (``.unprocessed``).
-        """
-        from ._batch import batch_write
-
-        return await batch_write(
-            self,
-            puts=puts,
-            deletes=deletes,
-            skip_version_check=skip_version_check,
-            concurrency=concurrency,
-        )
-
-    def transaction(self, *, token: str | None = None, now: datetime | None = None) -> Transaction:
-        """A write transaction; ``async with`` commits it when the block exits without error.
-
-        Args:
-            token: the ClientRequestToken (idempotency key); generated when not given. DynamoDB
-                remembers a token for 10 minutes: the same token with the same parameters is
-                applied once, with different parameters it raises
-                :class:`IdempotentParameterMismatchError`.
-            now: the one time stamped into every action's created/updated fields (aware);
-                defaults to this DB's clock when the transaction is created. A retried handler
-                that passes its own ``token`` must pass the same ``now`` too (e.g. the event's
-                time), or the rebuilt transaction differs from the first.
-        """
-        from ._transact import Transaction
-
-        return Transaction(self, token=token, now=now)
-
-    @overload
-    async def transact_get(self, keys: Sequence[Key[M]]) -> list[M | None]: ...
-
-    @overload
-    async def transact_get(self, keys: Sequence[Key[Any]]) -> list[Model | None]: ...
-
-    async def transact_get(self, keys: Sequence[Key[Any]]) -> list[Any]:
-        """Read up to 100 items (``Key(Model, partition, sort)``) as one consistent snapshot.
-
-        Returns:
-            One entry per key, in order: the model, or ``None`` where no item exists.
-        """
-        from ._transact import transact_get
-
-        result: list[Any] = await transact_get(self, keys)
-        return result

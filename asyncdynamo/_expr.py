@@ -14,14 +14,14 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from ._codec import MAX_NESTING_DEPTH, AttributeValue, serialize
+from ._codec import serialize
 from ._errors import ExpressionError, SerializationError
-from ._item import MAX_ITEM_BYTES, encode_field, value_size
-from ._spec import FieldSpec, TableSpec, ValueKind
+from ._placeholders import Placeholders
+from ._spec import ValueKind
 
 __all__ = [
     "And",
@@ -43,9 +43,6 @@ __all__ = [
 
 MAX_EXPRESSION_BYTES = 4096
 MAX_IN_VALUES = 100
-# DynamoDB: all ExpressionAttributeNames and ExpressionAttributeValues of one request together
-# are at most 2 MB.
-MAX_SUBSTITUTION_BYTES = 2 * 1024 * 1024
 _SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]|(\.)")
 
 
@@ -62,153 +59,6 @@ class AttributeType(StrEnum):
     STRING_SET = "SS"
     NUMBER_SET = "NS"
     BINARY_SET = "BS"
-
-
-@dataclass(slots=True)
-class Placeholders:
-    """Allocates ``#n``/``:v`` placeholders for one request, de-duplicating names."""
-
-    spec: TableSpec | None = None
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, AttributeValue] = field(default_factory=dict)
-    _by_name: dict[str, str] = field(default_factory=dict)
-    prefix: str = ""
-    # Value tokens whose value must be sealed before sending (token -> attribute), see _update.
-    sealed: dict[str, str] = field(default_factory=dict)
-    size: int = 0  # bytes of names and values so far, for DynamoDB's 2 MB substitution limit
-
-    def name(self, attribute: str) -> str:
-        token = self._by_name.get(attribute)
-        if token is None:
-            if not attribute:
-                raise ExpressionError("DynamoDB rejects an empty attribute name in a path")
-            self._grow(value_size({"S": attribute}))
-            token = f"#{self.prefix}n{len(self._by_name)}"
-            self._by_name[attribute] = token
-            self.names[token] = attribute
-        return token
-
-    def value(self, encoded: AttributeValue) -> str:
-        size = value_size(encoded)
-        if size > MAX_ITEM_BYTES:
-            raise ExpressionError(
-                f"an expression value is {size} bytes; DynamoDB items hold at most 400 KB "
-                f"({MAX_ITEM_BYTES}), so it can neither be stored nor match a stored value"
-            )
-        self._grow(size)
-        token = f":{self.prefix}v{len(self.values)}"
-        self.values[token] = encoded
-        return token
-
-    def _grow(self, size: int) -> None:
-        self.size += size
-        if self.size > MAX_SUBSTITUTION_BYTES:
-            raise ExpressionError(
-                f"the request's expression names and values add up to {self.size} bytes; "
-                f"DynamoDB allows {MAX_SUBSTITUTION_BYTES} (2 MB): split the work"
-            )
-
-    def field_of(self, path: Path) -> FieldSpec | None:
-        """The model field ``path`` starts at, checking the path can exist inside it."""
-        if self.spec is None or not path.elements or not isinstance(path.elements[0], str):
-            return None
-        top = path.elements[0]
-        spec = self.spec.fields.get(top)
-        if spec is None:
-            known = ", ".join(sorted(self.spec.fields))
-            raise ExpressionError(
-                f"{self.spec.model.__name__} has no field {top!r} (fields: {known})"
-            )
-        if len(path.elements) > 1:
-            _check_nested(spec, path)
-        return spec
-
-    def encode(self, path: Path | None, value: Any) -> AttributeValue:
-        """Encode ``value`` as the field ``path`` stores it, checking the type matches."""
-        encoded = self.encode_stored(path, value)
-        if encoded is None:
-            raise ExpressionError(f"{path}: an empty value cannot be used here")
-        return encoded
-
-    def encode_stored(self, path: Path | None, value: Any) -> AttributeValue | None:
-        """Like :meth:`encode`, but ``None`` where the field would leave the attribute out."""
-        spec = self.field_of(path) if path is not None else None
-        try:
-            if spec is not None and path is not None and len(path.elements) == 1:
-                encoded = encode_field(spec, value)
-                if encoded is not None:
-                    _check_kind(spec, encoded)
-                return encoded
-            return serialize(value)
-        except SerializationError as exc:
-            raise ExpressionError(str(exc)) from exc
-
-    def render_path(self, path: Path, *, whole_encrypted: bool = False) -> str:
-        """``#n0.#n1[2]`` for ``path``; an ``Encrypted`` field only as a whole-value update target.
-
-        DynamoDB only ever sees an encrypted field's ciphertext, so a condition, filter, key
-        condition or projection on it could not mean what it says (and would need its value in
-        clear): refused before anything is sent.
-        """
-        if len(path.elements) > MAX_NESTING_DEPTH:
-            raise ExpressionError(
-                f"{path} is {len(path.elements)} levels deep; DynamoDB document paths have at "
-                f"most {MAX_NESTING_DEPTH}"
-            )
-        spec = self.field_of(path)
-        if (
-            spec is not None
-            and spec.encrypted
-            and not (whole_encrypted and len(path.elements) == 1)
-        ):
-            raise ExpressionError(
-                f"{self.spec.model.__name__ if self.spec else ''}.{spec.name} is Encrypted: "
-                "DynamoDB stores only its ciphertext, so it cannot be used in a condition, "
-                "filter, key condition, projection or partial update. Read the item and compare "
-                "in Python, or set the whole value with Update().set(...)"
-            )
-        parts: list[str] = []
-        for position, element in enumerate(path.elements):
-            if isinstance(element, int):
-                parts.append(f"[{element}]")
-                continue
-            attribute = spec.attribute if position == 0 and spec is not None else element
-            token = self.name(attribute)
-            parts.append(token if position == 0 else f".{token}")
-        return "".join(parts)
-
-
-_TAGS_BY_KIND: dict[ValueKind, frozenset[str]] = {
-    ValueKind.STRING: frozenset({"S"}),
-    ValueKind.NUMBER: frozenset({"N"}),
-    ValueKind.BINARY: frozenset({"B"}),
-    ValueKind.BOOL: frozenset({"BOOL"}),
-    ValueKind.SET: frozenset({"SS", "NS", "BS"}),
-    ValueKind.LIST: frozenset({"L"}),
-    ValueKind.MAP: frozenset({"M"}),
-}
-
-
-def _check_kind(spec: FieldSpec, encoded: AttributeValue) -> None:
-    tag = next(iter(encoded))
-    expected = _TAGS_BY_KIND.get(spec.kind)
-    if expected is not None and tag not in expected and tag != "NULL":
-        raise ExpressionError(
-            f"{spec.name} stores {spec.kind.value} values; the value given encodes as {tag}"
-        )
-
-
-def _check_nested(spec: FieldSpec, path: Path) -> None:
-    # A path into a scalar, or a list index into a map, can never match: DynamoDB would just
-    # evaluate it as missing, so a typo would silently turn a condition false.
-    step = path.elements[1]
-    if spec.kind in (ValueKind.LIST, ValueKind.MAP, ValueKind.ANY):
-        if spec.kind is ValueKind.LIST and not isinstance(step, int):
-            raise ExpressionError(f"{path}: {spec.name} is a list; address elements as [i]")
-        if spec.kind is ValueKind.MAP and isinstance(step, int):
-            raise ExpressionError(f"{path}: {spec.name} is a map; address entries by name")
-        return
-    raise ExpressionError(f"{path}: {spec.name} stores {spec.kind.value} values, not a document")
 
 
 def _top_kind(ph: Placeholders, operand: Any) -> ValueKind | None:

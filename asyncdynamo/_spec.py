@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import enum
 import types
-import typing
-import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
-from decimal import Decimal
 from enum import StrEnum
-from typing import Any, Literal, Protocol, Union
+from typing import Any, Protocol
 
 from pydantic.fields import FieldInfo
 
 from ._compat import Compat, model_compat, model_marks_writes
 from ._errors import ModelDeclarationError
 from ._json_field import json_adapter
+from ._kinds import ValueKind, is_time, kind_of, strip_optional
 from ._markers import (
     TTL,
     Attr,
@@ -49,19 +45,6 @@ __all__ = [
     "ValueKind",
     "build_spec",
 ]
-
-
-class ValueKind(StrEnum):
-    """What a field's values look like in DynamoDB (key types are S, N or B)."""
-
-    STRING = "S"
-    NUMBER = "N"
-    BINARY = "B"
-    BOOL = "BOOL"
-    SET = "SET"
-    LIST = "L"
-    MAP = "M"
-    ANY = "ANY"
 
 
 class IndexKind(StrEnum):
@@ -171,72 +154,6 @@ class TableSpec:
         return spec
 
 
-# --- annotation analysis ------------------------------------------------------------------------
-
-_KIND_BY_TYPE: dict[type, ValueKind] = {
-    str: ValueKind.STRING,
-    uuid.UUID: ValueKind.STRING,
-    datetime: ValueKind.STRING,
-    date: ValueKind.STRING,
-    int: ValueKind.NUMBER,
-    float: ValueKind.NUMBER,
-    Decimal: ValueKind.NUMBER,
-    bytes: ValueKind.BINARY,
-    bool: ValueKind.BOOL,
-}
-
-
-def _strip_optional(annotation: Any) -> tuple[Any, bool]:
-    origin = typing.get_origin(annotation)
-    if origin is typing.Annotated:
-        return _strip_optional(typing.get_args(annotation)[0])
-    if origin is Union or origin is types.UnionType:
-        args = [a for a in typing.get_args(annotation) if a is not type(None)]
-        optional = len(args) != len(typing.get_args(annotation))
-        if len(args) == 1:
-            inner, inner_optional = _strip_optional(args[0])
-            return inner, optional or inner_optional
-        return annotation, optional
-    return annotation, False
-
-
-def _kind_of(annotation: Any) -> ValueKind:
-    origin = typing.get_origin(annotation)
-    if origin is Literal:
-        values = typing.get_args(annotation)
-        if all(isinstance(v, str) for v in values):
-            return ValueKind.STRING
-        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
-            return ValueKind.NUMBER
-        return ValueKind.ANY
-    if origin in (set, frozenset):
-        return ValueKind.SET
-    if origin in (list, tuple):
-        return ValueKind.LIST
-    if origin is dict:
-        return ValueKind.MAP
-    if isinstance(annotation, type):
-        if annotation in (set, frozenset):
-            return ValueKind.SET
-        if issubclass(annotation, enum.Enum):
-            members = [m.value for m in annotation]
-            if members and all(isinstance(v, str) for v in members):
-                return ValueKind.STRING
-            if members and all(isinstance(v, int) for v in members):
-                return ValueKind.NUMBER
-            return ValueKind.ANY
-        if issubclass(annotation, bool):
-            return ValueKind.BOOL
-        for base, kind in _KIND_BY_TYPE.items():
-            if issubclass(annotation, base):
-                return kind
-        if hasattr(annotation, "model_fields") or issubclass(annotation, dict):
-            return ValueKind.MAP
-        if issubclass(annotation, list | tuple):
-            return ValueKind.LIST
-    return ValueKind.ANY
-
-
 def _markers(info: FieldInfo, owner: str, name: str) -> list[Marker]:
     found: list[Marker] = []
     for meta in info.metadata:
@@ -251,10 +168,6 @@ def _markers(info: FieldInfo, owner: str, name: str) -> list[Marker]:
         if isinstance(meta, Marker):
             found.append(meta)
     return found
-
-
-def _is_time(annotation: Any) -> bool:
-    return isinstance(annotation, type) and issubclass(annotation, datetime)
 
 
 @dataclass(slots=True)
@@ -297,8 +210,8 @@ def _declare_index(
 
 
 def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -> FieldSpec:
-    annotation, optional = _strip_optional(info.annotation)
-    kind = _kind_of(annotation)
+    annotation, optional = strip_optional(info.annotation)
+    kind = kind_of(annotation)
     attribute = name
     for marker in markers:
         if isinstance(marker, Attr):
@@ -310,7 +223,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
     is_version = any(isinstance(m, Version) for m in markers)
     created = any(isinstance(m, CreatedAt) for m in markers)
     updated = any(isinstance(m, UpdatedAt) for m in markers)
-    if is_ttl and not (_is_time(annotation) or annotation is int):
+    if is_ttl and not (is_time(annotation) or annotation is int):
         raise ModelDeclarationError(
             f"{owner}.{name}: TTL needs a datetime (or int epoch seconds) field, "
             f"not {annotation!r}; change its type to datetime | None"
@@ -320,7 +233,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
             f"{owner}.{name}: Version needs an int field (e.g. `version: Annotated[int, Version]"
             f" = 0`), not {'an optional int' if optional else repr(annotation)}"
         )
-    if (created or updated) and not _is_time(annotation):
+    if (created or updated) and not is_time(annotation):
         raise ModelDeclarationError(
             f"{owner}.{name}: CreatedAt/UpdatedAt need a datetime field, not {annotation!r}"
         )
@@ -358,7 +271,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
         is_updated_at=updated,
         encrypted=encrypted,
         json_blob=json_blob,
-        is_datetime=_is_time(annotation),
+        is_datetime=is_time(annotation),
         json_adapter=adapter,
     )
 
@@ -369,7 +282,7 @@ def _with_codec(owner: str, spec: FieldSpec, info: FieldInfo, compat: Compat) ->
         return spec
     from ._dms._fields import field_codec
 
-    annotation, _ = _strip_optional(info.annotation)
+    annotation, _ = strip_optional(info.annotation)
     return replace(spec, codec=field_codec(owner, spec, annotation, compat))
 
 

@@ -340,20 +340,8 @@ class Processor:
             PaymentInProgressError: the key is being processed by another call (retryable).
             GatewayUnavailableError: the card processor failed; retry with the same key.
         """
-        return await self._change(
-            "capture",
-            payment_id,
-            merchant_id,
-            {"amount": amount},
-            lambda payment: plan_capture(payment, amount),
-            lambda payment, change, key: self.gateway.capture(
-                payment.gateway_reference,
-                Money(change.amount, payment.currency),
-                idempotency_key=key,
-            ),
-            Caller(actor or self.actor, request_id, idempotency_key),
-            wait,
-        )
+        caller = Caller(actor or self.actor, request_id, idempotency_key)
+        return await self._change("capture", payment_id, merchant_id, amount, caller, wait)
 
     async def refund(
         self,
@@ -376,20 +364,8 @@ class Processor:
             PaymentInProgressError: the key is being processed by another call (retryable).
             GatewayUnavailableError: the card processor failed; retry with the same key.
         """
-        return await self._change(
-            "refund",
-            payment_id,
-            merchant_id,
-            {"amount": amount},
-            lambda payment: plan_refund(payment, amount),
-            lambda payment, change, key: self.gateway.refund(
-                payment.gateway_reference,
-                Money(change.amount, payment.currency),
-                idempotency_key=key,
-            ),
-            Caller(actor or self.actor, request_id, idempotency_key),
-            wait,
-        )
+        caller = Caller(actor or self.actor, request_id, idempotency_key)
+        return await self._change("refund", payment_id, merchant_id, amount, caller, wait)
 
     async def void(
         self,
@@ -410,31 +386,22 @@ class Processor:
             PaymentInProgressError: the key is being processed by another call (retryable).
             GatewayUnavailableError: the card processor failed; retry with the same key.
         """
-        return await self._change(
-            "void",
-            payment_id,
-            merchant_id,
-            {},
-            plan_void,
-            lambda payment, change, key: self.gateway.void(
-                payment.gateway_reference, idempotency_key=key
-            ),
-            Caller(actor or self.actor, request_id, idempotency_key),
-            wait,
-        )
+        caller = Caller(actor or self.actor, request_id, idempotency_key)
+        return await self._change("void", payment_id, merchant_id, None, caller, wait)
 
     async def _change(
         self,
         operation: str,
         payment_id: str,
         merchant_id: str | None,
-        payload: dict[str, Any],
-        plan: Callable[[Payment], Change],
-        call: Callable[[Payment, Change, str], Awaitable[GatewayResult]],
+        amount: Money | None,
         caller: Caller,
         wait: bool,
     ) -> PaymentResult:
+        """Capture, refund or void: one flow, with the operation's plan and card-processor call."""
         check_idempotency_key(caller.idempotency_key)
+        payload: dict[str, Any] = {} if operation == "void" else {"amount": amount}
+        plan, call = self._steps(operation, amount)
         check_id(payment_id, "payment_id")
         db = await self.db_for(await self.merchant(merchant_id)) if merchant_id else self._base
         with db.track_capacity() as used:
@@ -442,6 +409,25 @@ class Processor:
                 db, operation, payment_id, merchant_id, payload, plan, call, caller, wait
             )
         return PaymentResult(result.payment, result.replay, Cost.of(used, self.config.prices))
+
+    def _steps(
+        self, operation: str, amount: Money | None
+    ) -> tuple[
+        Callable[[Payment], Change],
+        Callable[[Payment, Change, str], Awaitable[GatewayResult]],
+    ]:
+        if operation == "void":
+            return plan_void, lambda payment, change, key: self.gateway.void(
+                payment.gateway_reference, idempotency_key=key
+            )
+        plan_amount = plan_capture if operation == "capture" else plan_refund
+
+        def call(payment: Payment, change: Change, key: str) -> Awaitable[GatewayResult]:
+            send = self.gateway.capture if operation == "capture" else self.gateway.refund
+            money = Money(change.amount, payment.currency)
+            return send(payment.gateway_reference, money, idempotency_key=key)
+
+        return lambda payment: plan_amount(payment, amount), call
 
     async def _apply(
         self,

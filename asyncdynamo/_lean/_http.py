@@ -28,6 +28,8 @@ from asyncdynamo._errors import (
     RequestTimeoutError,
 )
 
+from ._wire import CountingReader, ProtocolError, is_decimal, is_latin1, parse_head, read_chunked
+
 if TYPE_CHECKING:  # ``ssl`` is only needed (and contexts only built) for https endpoints
     import ssl
 
@@ -85,39 +87,6 @@ class _NotSentError(Exception):
     """The connection failed before any byte of the request was handed to the network."""
 
 
-class _ProtocolError(Exception):
-    """The peer's bytes are not HTTP/1.x as we understand it."""
-
-
-class _CountingReader(asyncio.StreamReader):
-    """A StreamReader that counts the bytes that arrived and the bytes read out of it.
-
-    ``received`` tells whether any byte of a response arrived (then a request must never be
-    re-sent); ``received - consumed`` is what is buffered but unread (then the connection must
-    not carry another request: those bytes would be taken for its response). Only
-    ``readuntil`` and ``readexactly`` are counted: reading to EOF ends the connection anyway.
-    """
-
-    def __init__(self, limit: int, loop: asyncio.AbstractEventLoop) -> None:
-        super().__init__(limit=limit, loop=loop)
-        self.received = 0
-        self.consumed = 0
-
-    def feed_data(self, data: Any) -> None:
-        self.received += len(data)
-        super().feed_data(data)
-
-    async def readuntil(self, separator: Any = b"\n") -> bytes:
-        data = await super().readuntil(separator)
-        self.consumed += len(data)
-        return data
-
-    async def readexactly(self, n: int) -> bytes:
-        data = await super().readexactly(n)
-        self.consumed += len(data)
-        return data
-
-
 class _Slots:
     """At most ``size`` holders; a caller that finds a slot free takes it, even ahead of waiters.
 
@@ -171,7 +140,7 @@ class _Slots:
 class _Connection:
     __slots__ = ("reader", "writer")
 
-    def __init__(self, reader: _CountingReader, writer: asyncio.StreamWriter) -> None:
+    def __init__(self, reader: CountingReader, writer: asyncio.StreamWriter) -> None:
         self.reader = reader
         self.writer = writer
 
@@ -204,87 +173,10 @@ class _Connection:
         self.writer.close()
 
 
-def _is_decimal(text: str) -> bool:
-    # str.isdigit() also accepts "²" and other digits int() refuses.
-    return text.isascii() and text.isdigit()
-
-
-_VERSIONS = frozenset({"HTTP/1.0", "HTTP/1.1"})
-
-
-def _parse_status_line(line: str) -> tuple[str, int]:
-    # status-line = HTTP-version SP 3DIGIT SP [reason-phrase] (RFC 9112 4). Exactly three
-    # digits: "HTTP/1.1 2000" is not a 200. A missing reason (and its SP) is tolerated.
-    version, _, rest = line.partition(" ")
-    code, space, _ = rest.partition(" ")
-    if (
-        version not in _VERSIONS
-        or len(code) != 3
-        or not _is_decimal(code)
-        or not 100 <= int(code) <= 599
-        or (not space and rest != code)
-    ):
-        raise _ProtocolError(f"malformed status line {line[:80]!r}")
-    return version, int(code)
-
-
-def _parse_head(head: bytes) -> tuple[int, dict[str, str], bool]:
-    lines = head[:-4].decode("latin-1").split("\r\n")
-    version, code = _parse_status_line(lines[0])
-    headers: dict[str, str] = {}
-    name = ""
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t") and name:
-            # obs-fold (RFC 9112 5.2): the line continues the previous value, joined by a space.
-            headers[name] = f"{headers[name]} {line.strip()}".rstrip()
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise _ProtocolError(f"malformed header line {line[:80]!r}")
-        name = name.strip().lower()
-        value = value.strip()
-        previous = headers.get(name)
-        headers[name] = value if previous is None else f"{previous}, {value}"
-    connection = headers.get("connection", "").lower()
-    # HTTP/1.1 keeps connections open unless told otherwise; HTTP/1.0 only when asked.
-    keep_alive = "keep-alive" in connection if version == "HTTP/1.0" else "close" not in connection
-    return code, headers, keep_alive
-
-
-def _is_latin1(text: str) -> bool:
-    try:
-        text.encode("latin-1")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _is_certificate_failure(exc: OSError) -> bool:
     import ssl  # already loaded: a TLS connection was being made
 
     return isinstance(exc, ssl.SSLCertVerificationError)
-
-
-_HEX_DIGITS = frozenset(b"0123456789abcdefABCDEF")
-
-
-async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        line = await reader.readuntil(b"\r\n")
-        size_text = line.split(b";", 1)[0].strip()
-        # Hex digits only: int(..., 16) would also take "-1", "0x5" and "1_0".
-        if not size_text or not _HEX_DIGITS.issuperset(size_text):
-            raise _ProtocolError(f"malformed chunk size {size_text[:20]!r}")
-        size = int(size_text, 16)
-        if size == 0:
-            break
-        chunks.append(await reader.readexactly(size))
-        if await reader.readexactly(2) != b"\r\n":
-            raise _ProtocolError("chunk not terminated by CRLF")
-    while await reader.readuntil(b"\r\n") != b"\r\n":
-        pass  # trailers: nothing AWS sends that we need
-    return b"".join(chunks)
 
 
 class ConnectionPool:
@@ -363,7 +255,7 @@ class ConnectionPool:
             data = head.encode("latin-1") + body
         except UnicodeEncodeError as exc:
             # Named, never shown: the value may be a token. Nothing was sent.
-            name = next((n for n, v in headers.items() if not _is_latin1(f"{n}{v}")), "a header")
+            name = next((n for n, v in headers.items() if not is_latin1(f"{n}{v}")), "a header")
             raise ConfigurationError(
                 f"HTTP header {name!r} has a character outside Latin-1 and cannot be sent"
             ) from exc
@@ -392,9 +284,9 @@ class ConnectionPool:
             ssl_context = self._ssl_context or shared_ssl_context()
         try:
             async with asyncio.timeout(self._connect_timeout):
-                # asyncio.open_connection, with a reader that counts bytes (see _CountingReader).
+                # asyncio.open_connection, with a reader that counts bytes (see CountingReader).
                 loop = asyncio.get_running_loop()
-                reader = _CountingReader(self._max_header_bytes, loop)
+                reader = CountingReader(self._max_header_bytes, loop)
                 protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
                 transport, _ = await loop.create_connection(
                     lambda: protocol, self._host, self._port, ssl=ssl_context
@@ -446,9 +338,9 @@ class ConnectionPool:
                             f"connection lost before responding: {exc!r}"
                         ) from exc
                     raise
-                status, headers, keep_alive = _parse_head(head)
+                status, headers, keep_alive = parse_head(head)
                 while status < 200:  # interim answers (103 Early Hints...): the real one follows
-                    status, headers, keep_alive = _parse_head(await reader.readuntil(b"\r\n\r\n"))
+                    status, headers, keep_alive = parse_head(await reader.readuntil(b"\r\n\r\n"))
                 body, framed = await self._read_body(reader, method, status, headers)
             reusable = keep_alive and framed
         except TimeoutError as exc:
@@ -464,7 +356,7 @@ class ConnectionPool:
                 f"connection closed mid-response ({len(exc.partial)} of "
                 f"{exc.expected if exc.expected is not None else 'unknown'} bytes read)"
             ) from exc
-        except _ProtocolError as exc:
+        except ProtocolError as exc:
             raise ConnectionFailedError(f"invalid HTTP response: {exc}") from exc
         except OSError as exc:
             raise ConnectionFailedError(f"connection failed: {exc}") from exc
@@ -488,12 +380,12 @@ class ConnectionPool:
             # Two framings: the peer (or a proxy on the way) and we may disagree on where the
             # body ends, the classic response-splitting setup (RFC 9112 6.3). Fail the response;
             # the connection is closed, never reused.
-            raise _ProtocolError("response has both Transfer-Encoding and Content-Length")
+            raise ProtocolError("response has both Transfer-Encoding and Content-Length")
         if encoding is not None and "chunked" in encoding.lower():
-            return await _read_chunked(reader), True
+            return await read_chunked(reader), True
         if length is not None:
-            if not _is_decimal(length):
-                raise _ProtocolError(f"invalid Content-Length {length[:20]!r}")
+            if not is_decimal(length):
+                raise ProtocolError(f"invalid Content-Length {length[:20]!r}")
             return await reader.readexactly(int(length)), True
         # No framing: the body runs to EOF, so the connection ends with it.
         return await reader.read(), False

@@ -13,11 +13,9 @@ from __future__ import annotations
 import asyncio
 import json
 import random
-import threading
 from collections import Counter
 from collections.abc import Iterable
-from types import TracebackType
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs
 
 from ._faults import (
     Counts,
@@ -32,12 +30,13 @@ from ._faults import (
     Unprocessed,
 )
 from ._replies import cancellation_reply, cut_batch, error_reply
+from ._server import ThreadedProxy
 from ._wire import MAX_HEAD_BYTES, Message, WireError, abort, read_message
 
 __all__ = ["FaultProxy", "operation_name"]
 
 
-class FaultProxy:
+class FaultProxy(ThreadedProxy):
     """A proxy on 127.0.0.1 in front of ``upstream_url`` that injects scripted faults.
 
     ```python
@@ -57,14 +56,9 @@ class FaultProxy:
     """
 
     def __init__(self, upstream_url: str, *, seed: int | None = None) -> None:
-        parts = urlsplit(upstream_url)
-        if parts.scheme != "http" or parts.hostname is None or parts.port is None:
-            raise ValueError(f"need an http://host:port upstream, got {upstream_url!r}")
-        self._upstream = (parts.hostname, parts.port)
-        self.url = ""
+        super().__init__(upstream_url, name="fault-proxy", read_limit=MAX_HEAD_BYTES * 2)
         self._random = random.Random(seed)
         self._rules: list[Rule] = []
-        self._lock = threading.Lock()
         self._received: Counter[str] = Counter()
         self._forwarded: Counter[str] = Counter()
         self._injected: Counter[str] = Counter()
@@ -72,11 +66,6 @@ class FaultProxy:
         self._connections = 0
         self._clients: set[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = set()
         self._waiters: list[tuple[Rule, int, asyncio.AbstractEventLoop, asyncio.Future[None]]] = []
-        self._loop = asyncio.new_event_loop()
-        self._server: asyncio.Server | None = None
-        self._thread = threading.Thread(
-            target=self._loop.run_forever, name="fault-proxy", daemon=True
-        )
 
     # -- scripting (from the test's thread) ---------------------------------------------------
 
@@ -188,47 +177,12 @@ class FaultProxy:
 
     # -- lifecycle ----------------------------------------------------------------------------
 
-    def __enter__(self) -> FaultProxy:
-        self._thread.start()
-        port = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.clear()
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
+    def _closing(self) -> None:
+        self.clear()  # held requests go on, so their connections can end
 
     def _wake(self, rule: Rule) -> None:
         if not self._loop.is_closed():
             self._loop.call_soon_threadsafe(rule.released.set)
-
-    async def _start(self) -> int:
-        self._server = await asyncio.start_server(
-            self._serve, "127.0.0.1", 0, limit=MAX_HEAD_BYTES * 2
-        )
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        current = asyncio.current_task()
-        for _ in range(100):  # bounded: connections accepted while stopping are cancelled too
-            tasks = [task for task in asyncio.all_tasks() if task is not current]
-            if not tasks:
-                break
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-        await self._server.wait_closed()
 
     # -- the proxy's loop ---------------------------------------------------------------------
 

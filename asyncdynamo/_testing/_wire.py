@@ -15,6 +15,8 @@ import struct
 import zlib
 from dataclasses import dataclass, field
 
+from asyncdynamo._lean._wire import ProtocolError, read_chunked
+
 __all__ = ["MAX_HEAD_BYTES", "Message", "WireError", "abort", "read_message"]
 
 MAX_HEAD_BYTES = 64 * 1024
@@ -153,20 +155,10 @@ async def _read_body(reader: asyncio.StreamReader, message: Message, *, response
 
 
 async def _read_chunked(reader: asyncio.StreamReader) -> bytes:
-    chunks: list[bytes] = []
-    while True:
-        size_line = (await reader.readuntil(b"\r\n")).split(b";", 1)[0].strip()
-        try:
-            size = int(size_line, 16)
-        except ValueError as exc:
-            raise WireError(f"invalid chunk size {size_line[:20]!r}") from exc
-        if size == 0:
-            while await reader.readuntil(b"\r\n") != b"\r\n":  # trailers
-                pass
-            return b"".join(chunks)
-        chunks.append(await reader.readexactly(size))
-        if await reader.readexactly(2) != b"\r\n":
-            raise WireError("chunk not followed by CRLF")
+    try:
+        return await read_chunked(reader)  # the lean transport's parser: one reading of chunks
+    except ProtocolError as exc:
+        raise WireError(str(exc)) from exc
 
 
 def abort(writer: asyncio.StreamWriter) -> None:

@@ -8,10 +8,10 @@ from typing import Any
 from asyncdynamo import deadline_scope
 
 from . import _runtime
-from ._http import error_response
+from ._http import HttpRequest, error_response
 from ._log import InvocationLog, invocation_log
 
-__all__ = ["run_http", "run_job"]
+__all__ = ["merchant_request", "run_http", "run_job"]
 
 Respond = Callable[[_runtime.Runtime, _runtime.Invocation, InvocationLog], Awaitable[Any]]
 
@@ -52,3 +52,19 @@ async def run_http(name: str, context: Any, respond: Respond) -> Mapping[str, An
 
     result: Mapping[str, Any] = await run_job(name, context, guarded)
     return result
+
+
+def merchant_request(
+    event: Mapping[str, Any], runtime: _runtime.Runtime, entry: InvocationLog
+) -> tuple[HttpRequest, str]:
+    """An HTTP API event and the merchant its token names, both noted on the log line.
+
+    Raises:
+        PaymentRequestError: the body is not a JSON object.
+        InvalidMerchantError: the token names no merchant.
+    """
+    request = HttpRequest.parse(event)
+    entry.set(route=request.route, api_request_id=request.request_id)
+    merchant_id = request.merchant_id(runtime.settings.merchant_claim)
+    entry.set(merchant_id=merchant_id)
+    return request, merchant_id

@@ -26,8 +26,8 @@ from asyncdynamo import lambda_handler
 from .._errors import PaymentRequestError
 from .._requests import PaymentRequest, PaymentResult
 from . import _runtime
-from ._common import run_http
-from ._http import HttpRequest, json_response, parse_card, parse_money, payment_json
+from ._common import merchant_request, run_http
+from ._http import json_response, parse_card, parse_money, payment_json
 from ._log import InvocationLog
 
 __all__ = ["handler"]
@@ -77,10 +77,7 @@ async def _respond(
     call: _runtime.Invocation,
     entry: InvocationLog,
 ) -> dict[str, Any]:
-    request = HttpRequest.parse(event)
-    entry.set(route=request.route, api_request_id=request.request_id)
-    merchant_id = request.merchant_id(runtime.settings.merchant_claim)
-    entry.set(merchant_id=merchant_id)
+    request, merchant_id = merchant_request(event, runtime, entry)
     key = request.idempotency_key()
     entry.set(idempotency_key=key)
     processor = call.processor

@@ -24,8 +24,8 @@ from asyncdynamo import ConfigurationError, attr, lambda_handler
 from .._errors import PaymentRequestError
 from .._models import Payment, PaymentStatus, Transaction
 from . import _runtime
-from ._common import run_http
-from ._http import HttpRequest, json_response, payment_json
+from ._common import merchant_request, run_http
+from ._http import json_response, payment_json
 from ._log import InvocationLog
 
 __all__ = ["handler"]
@@ -84,10 +84,7 @@ async def _respond(
     call: _runtime.Invocation,
     entry: InvocationLog,
 ) -> dict[str, Any]:
-    request = HttpRequest.parse(event)
-    entry.set(route=request.route, api_request_id=request.request_id)
-    merchant_id = request.merchant_id(runtime.settings.merchant_claim)
-    entry.set(merchant_id=merchant_id)
+    request, merchant_id = merchant_request(event, runtime, entry)
     processor = call.processor
     if request.route == "GET /payments":
         return json_response(200, await _list(call, merchant_id, dict(request.query)))

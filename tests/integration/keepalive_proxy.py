@@ -11,9 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import re
-import threading
-from types import TracebackType
-from urllib.parse import urlsplit
+
+from asyncdynamo._testing._server import ThreadedProxy
 
 __all__ = ["KeepAliveProxy"]
 
@@ -21,7 +20,7 @@ _CREDENTIAL = re.compile(r"Credential=([A-Za-z0-9]+)/")
 _HOP_BY_HOP = frozenset({"connection", "content-length", "transfer-encoding", "keep-alive"})
 
 
-class KeepAliveProxy:
+class KeepAliveProxy(ThreadedProxy):
     """A context manager; point a Config at ``url``.
 
     Attributes:
@@ -31,49 +30,10 @@ class KeepAliveProxy:
     """
 
     def __init__(self, upstream_url: str) -> None:
-        parts = urlsplit(upstream_url)
-        if parts.hostname is None or parts.port is None:
-            raise ValueError(f"need an http://host:port upstream, got {upstream_url!r}")
-        self._upstream = (parts.hostname, parts.port)
+        super().__init__(upstream_url)
         self.connections_seen = 0
         self.open_connections = 0
         self.access_keys_seen: list[str] = []
-        self.url = ""
-        self._lock = threading.Lock()
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, daemon=True)
-        self._server: asyncio.Server | None = None
-
-    def __enter__(self) -> KeepAliveProxy:
-        self._thread.start()
-        port = asyncio.run_coroutine_threadsafe(self._start(), self._loop).result(timeout=10)
-        self.url = f"http://127.0.0.1:{port}"
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        asyncio.run_coroutine_threadsafe(self._stop(), self._loop).result(timeout=10)
-        self._loop.call_soon_threadsafe(self._loop.stop)
-        self._thread.join(timeout=10)
-        self._loop.close()
-
-    async def _start(self) -> int:
-        self._server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        port: int = self._server.sockets[0].getsockname()[1]
-        return port
-
-    async def _stop(self) -> None:
-        assert self._server is not None
-        self._server.close()
-        current = asyncio.current_task()
-        tasks = [task for task in asyncio.all_tasks() if task is not current]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         with self._lock:

@@ -60,12 +60,17 @@ OURS = {
     "asyncdynamo._compat",  # each model's compatibility mode, read when its spec is built
     "asyncdynamo._config",
     "asyncdynamo._db",
+    "asyncdynamo._db_many",  # DB's query/scan/batch/transaction methods (their builders load lazily)
     "asyncdynamo._encryption",  # an empty package __init__
     "asyncdynamo._encryption._policy",  # DataKeyCachePolicy, a Config field (stdlib only)
     "asyncdynamo._error_table",
-    "asyncdynamo._errors",
+    "asyncdynamo._errors",  # the error classes, by layer (partner errors load on first use)
+    "asyncdynamo._errors._base",
+    "asyncdynamo._errors._outcome",
+    "asyncdynamo._errors._service",
     "asyncdynamo._item",
     "asyncdynamo._json_field",  # how a spec recognises Json[...] fields
+    "asyncdynamo._kinds",  # a field's value kind, read from its annotation when its spec is built
     "asyncdynamo._lambda",
     "asyncdynamo._lambda_client",
     "asyncdynamo._lambda_env",
@@ -84,6 +89,7 @@ OURS = {
     "asyncdynamo._lean._protocols",
     "asyncdynamo._lean._sigv4",
     "asyncdynamo._lean._transport",
+    "asyncdynamo._lean._wire",  # HTTP/1.x status line, headers and chunked bodies
 }
 # Never on this path, whatever else changes.
 NEVER = {
