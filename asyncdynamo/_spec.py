@@ -231,7 +231,7 @@ def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -
     if is_version and (annotation is not int or optional):
         raise ModelDeclarationError(
             f"{owner}.{name}: Version needs an int field (e.g. `version: Annotated[int, Version]"
-            f" = 0`), not {annotation!r}"
+            f" = 0`), not {'an optional int' if optional else repr(annotation)}"
         )
     if (created or updated) and not is_time(annotation):
         raise ModelDeclarationError(

@@ -3,7 +3,7 @@
 ```python
 from asyncdynamo.dms import DYNAMORM_CURSORS, load_dms_file
 
-schema = load_dms_file("schema/shop.dms.yml")   # needs PyYAML: pip install 'asyncdynamo[dms]'
+schema = load_dms_file("schema/shop.dms.yml")   # needs PyYAML: pip install 'asyncdynamo-lambda[dms]'
 Customer = schema["Customer"]                    # an ordinary Model, with __compat__ = DYNAMORM
 customer = await db.get(Customer, "CUSTOMER#1", "PROFILE")
 page = await db.query(Customer).where(...).cursor_format(DYNAMORM_CURSORS).page(cursor=token)

@@ -79,6 +79,7 @@ __all__ = [
 ]
 
 ENDPOINT_VARIABLE = "ASYNCDYNAMO_TEST_ENDPOINT"
+"""The environment variable that points the fixtures at another endpoint (or ``aws``)."""
 TRANSPORTS_VARIABLE = "ASYNCDYNAMO_TEST_TRANSPORTS"
 KMS_KEY_VARIABLE = "ASYNCDYNAMO_TEST_KMS_KEY"
 

@@ -22,6 +22,8 @@ __all__ = ["AuditEvent", "AuditLog", "AuditRecord", "to_json_lines"]
 
 
 class AuditEvent(StrEnum):
+    """What an audit record says happened (its ``event``)."""
+
     AUTHORIZED = "payment.authorized"
     DECLINED = "payment.declined"
     FAILED = "payment.failed"

@@ -27,6 +27,8 @@ _NAME_PARTS = re.compile(r"[_\-\s]+|(?<=[a-z0-9])(?=[A-Z])")
 
 
 class CardBrand(StrEnum):
+    """The card network, recognised from the card number's leading digits."""
+
     VISA = "visa"
     MASTERCARD = "mastercard"
     AMEX = "amex"

@@ -33,6 +33,8 @@ __all__ = [
 
 
 class GatewayOutcome(StrEnum):
+    """How the card processor answered a call."""
+
     APPROVED = "approved"
     DECLINED = "declined"
     FAILED = "failed"  # the processor refused for a reason that retrying will not change

@@ -72,6 +72,8 @@ _MAX_ROUNDS = 8
 
 
 class IdempotencyState(StrEnum):
+    """Whether an idempotency key's call is still running or has a stored result."""
+
     IN_PROGRESS = "in_progress"
     COMPLETED = "completed"
 

@@ -48,6 +48,8 @@ __all__ = [
 
 
 class PaymentStatus(StrEnum):
+    """A payment's status; ``TRANSITIONS`` lists the only changes allowed."""
+
     PENDING = "pending"
     AUTHORIZED = "authorized"
     DECLINED = "declined"
@@ -74,6 +76,7 @@ TRANSITIONS: MappingProxyType[PaymentStatus, frozenset[PaymentStatus]] = Mapping
         _S.VOIDED: frozenset(),
     }
 )
+"""Each status and the statuses it may change to (nothing else is allowed)."""
 
 
 def allowed_sources(target: PaymentStatus) -> frozenset[PaymentStatus]:
@@ -93,6 +96,8 @@ def check_transition(payment_id: str, current: PaymentStatus, target: PaymentSta
 
 
 class LedgerKind(StrEnum):
+    """What a ledger entry (``Transaction``) records."""
+
     AUTHORIZATION = "authorization"
     CAPTURE = "capture"
     REFUND = "refund"

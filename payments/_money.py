@@ -56,6 +56,7 @@ CURRENCY_EXPONENTS: MappingProxyType[str, int] = MappingProxyType(
         "TND": 3,
     }
 )
+"""ISO 4217 minor-unit exponents by currency code (JPY 0, USD 2, BHD 3...)."""
 
 
 def currency_exponent(currency: str) -> int:

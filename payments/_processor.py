@@ -333,8 +333,12 @@ class Processor:
         ``merchant_id`` is required with a ``MultiAccountDB`` (it names the account).
 
         Raises:
-            PaymentNotFoundError, InvalidTransitionError, PaymentRequestError,
-            DuplicatePaymentError, PaymentInProgressError, GatewayUnavailableError.
+            PaymentRequestError: a bad amount (nothing was sent).
+            PaymentNotFoundError: no such payment (for that merchant).
+            InvalidTransitionError: the payment's status does not allow the change.
+            DuplicatePaymentError: the key was used for a different request.
+            PaymentInProgressError: the key is being processed by another call (retryable).
+            GatewayUnavailableError: the card processor failed; retry with the same key.
         """
         caller = Caller(actor or self.actor, request_id, idempotency_key)
         return await self._change("capture", payment_id, merchant_id, amount, caller, wait)
@@ -354,8 +358,11 @@ class Processor:
 
         Raises:
             RefundExceedsCaptureError: the total refunded would exceed the captured amount.
-            PaymentNotFoundError, InvalidTransitionError, DuplicatePaymentError,
-            PaymentInProgressError, GatewayUnavailableError.
+            PaymentNotFoundError: no such payment (for that merchant).
+            InvalidTransitionError: the payment's status does not allow the change.
+            DuplicatePaymentError: the key was used for a different request.
+            PaymentInProgressError: the key is being processed by another call (retryable).
+            GatewayUnavailableError: the card processor failed; retry with the same key.
         """
         caller = Caller(actor or self.actor, request_id, idempotency_key)
         return await self._change("refund", payment_id, merchant_id, amount, caller, wait)
@@ -373,8 +380,11 @@ class Processor:
         """Cancel an authorized, uncaptured payment.
 
         Raises:
-            PaymentNotFoundError, InvalidTransitionError, DuplicatePaymentError,
-            PaymentInProgressError, GatewayUnavailableError.
+            PaymentNotFoundError: no such payment (for that merchant).
+            InvalidTransitionError: the payment's status does not allow the change.
+            DuplicatePaymentError: the key was used for a different request.
+            PaymentInProgressError: the key is being processed by another call (retryable).
+            GatewayUnavailableError: the card processor failed; retry with the same key.
         """
         caller = Caller(actor or self.actor, request_id, idempotency_key)
         return await self._change("void", payment_id, merchant_id, None, caller, wait)

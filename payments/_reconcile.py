@@ -54,6 +54,8 @@ _SETTLED = {
 
 
 class DiscrepancyKind(StrEnum):
+    """How our ledger and the processor's settlement report differ for one payment."""
+
     MISSING = "missing"  # in the processor's report, not in our ledger
     EXTRA = "extra"  # in our ledger, not in the processor's report
     AMOUNT_MISMATCH = "amount_mismatch"  # in both, with different amounts or currencies
@@ -167,6 +169,8 @@ class ReconciliationReport(StoredModel):
 
 
 class ReconciliationStatus(StrEnum):
+    """What a reconciliation run did for one partner."""
+
     DONE = "done"  # reconciled by this run
     ALREADY_DONE = "already_done"  # a stored report from an earlier run
     FAILED = "failed"  # the partner's work raised; the next run retries it

@@ -29,6 +29,8 @@ __all__ = ["BatchItem", "ItemOutcome", "ItemStatus", "settle_batch"]
 
 
 class ItemStatus(StrEnum):
+    """What happened to one item of a settlement batch."""
+
     AUTHORIZED = "authorized"  # charged by this run
     REPLAYED = "replayed"  # an earlier run (same key) made it; nothing charged now
     DECLINED = "declined"

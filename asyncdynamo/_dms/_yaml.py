@@ -25,7 +25,7 @@ def _loader() -> type[Any]:
         import yaml
     except ImportError as exc:  # pragma: no cover - depends on the environment
         raise DmsSchemaError(
-            "loading DMS YAML needs PyYAML: pip install 'asyncdynamo[dms]'"
+            "loading DMS YAML needs PyYAML: pip install 'asyncdynamo-lambda[dms]'"
         ) from exc
 
     class Loader(yaml.SafeLoader):  # type: ignore[misc]

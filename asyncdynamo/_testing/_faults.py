@@ -164,6 +164,7 @@ class TransactionConflict:
 
 
 Fault = Delay | Stall | Reset | ErrorReply | Unprocessed | TransactionConflict
+"""Anything :meth:`FaultProxy.inject <asyncdynamo.testing.FaultProxy.inject>` accepts."""
 
 
 @dataclass(frozen=True, slots=True)

@@ -117,8 +117,9 @@ def test_an_example_cannot_reach_beyond_loopback(tmp_path: Path) -> None:
     assert "may only reach 127.0.0.1" in failure.error
 
 
-def _documented(page: str) -> set[str]:
-    return set(re.findall(r"^::: asyncdynamo\.(\w+)$", (DOCS / page).read_text(), re.M))
+def _documented(page: str, module: str = "asyncdynamo") -> set[str]:
+    pattern = rf"^::: {re.escape(module)}\.(\w+)$"
+    return set(re.findall(pattern, (DOCS / page).read_text(), re.M))
 
 
 def test_the_api_reference_lists_every_public_name() -> None:
@@ -135,3 +136,30 @@ def test_the_error_reference_lists_every_error() -> None:
     errors = {name for name in asyncdynamo.__all__ if name.endswith("Error")}
     missing = sorted(errors - _documented("error-reference.md"))
     assert not missing, f"docs/error-reference.md lacks '::: asyncdynamo.NAME' for {missing}"
+
+
+def test_the_payments_reference_lists_every_public_name() -> None:
+    import payments
+
+    missing = sorted(set(payments.__all__) - _documented("payments-reference.md", "payments"))
+    assert not missing, f"docs/payments-reference.md lacks '::: payments.NAME' for {missing}"
+
+
+def test_the_api_reference_lists_the_testing_helpers() -> None:
+    testing = importlib.import_module("asyncdynamo.testing")
+    fixtures = {  # described in a table on docs/testing.md, not by their docstrings
+        name
+        for name in testing.__all__
+        if type(getattr(testing, name)).__name__.startswith("Fixture")
+    }
+    assert fixtures, "expected the plugin's fixtures among asyncdynamo.testing's names"
+    helpers = set(testing.__all__) - fixtures
+    missing = sorted(helpers - _documented("api.md", "asyncdynamo.testing"))
+    assert not missing, f"docs/api.md lacks '::: asyncdynamo.testing.NAME' for {missing}"
+
+
+def test_the_api_reference_lists_the_dynamorm_names() -> None:
+    dms = importlib.import_module("asyncdynamo.dms")
+    documented = _documented("api.md", "asyncdynamo.dms") | _documented("api.md")
+    missing = sorted(set(dms.__all__) - documented)
+    assert not missing, f"docs/api.md lacks '::: asyncdynamo.dms.NAME' for {missing}"

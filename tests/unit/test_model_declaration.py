@@ -95,7 +95,7 @@ def _declare(**fields: Any) -> type[Model]:
         ({"a": Annotated[str, PartitionKey], "v": Annotated[str, Version]}, "Version needs an int"),
         (
             {"a": Annotated[str, PartitionKey], "v": Annotated[int | None, Version]},
-            "Version needs an int",
+            "Version needs an int .* not an optional int",
         ),
         (
             {"a": Annotated[str, PartitionKey], "c": Annotated[int, CreatedAt]},
