@@ -83,8 +83,9 @@ def test_encryption_rows_divide_encrypted_by_clear_of_the_same_transport() -> No
             "get plain": [80.0, 90.0],
             "get 3 encrypted": [120.0, 130.0],
         },
-        "kms_cold": 1.0,
-        "kms_warm": 0.0,
+        "kms_cold": 3,
+        "kms_warm": 0,
+        "reads": 200,
     }
     result = encryption_result({"lean": child, "aiobotocore": child})
     check_groups(result.measurements)
@@ -94,6 +95,8 @@ def test_encryption_rows_divide_encrypted_by_clear_of_the_same_transport() -> No
     assert set(baselines.values()) == {"clear"}
     kms = [r for r in result.measurements if r.group.startswith("KMS calls")]
     assert {r.unit for r in kms} == {"calls"}
+    assert kms[0].group == "KMS calls over 200 reads of 100 encrypted items, lean"
+    assert [r.value for r in kms[:2]] == [3.0, 0.0]
     assert not any(r.baseline for r in kms)
 
 
