@@ -16,7 +16,7 @@ Against the run's moto server (another process, so its CPU never counts here):
 moto's ``TransactWriteItems`` deep-copies every table the transaction names before applying it,
 so its cost and moto's memory grow with the tables: the payment tables are emptied (deleted and
 created again, by this process) between phases and every 100 invocations, never inside a timed
-stretch. Nothing here asserts a timing.
+stretch (the child waits, idle, while it happens). Nothing here asserts a timing.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def handler_result(
     if len(rss) == 2:
         growth = int(ours.get("growth", 0))
         rows.append(
-            Measurement(f"RSS growth over {growth} warm invocations", OURS, rss[1] - rss[0], "MB")
+            Measurement(f"RSS growth over {growth:,} warm invocations", OURS, rss[1] - rss[0], "MB")
         )
         rows.append(Measurement("RSS after them", OURS, rss[1], "MB"))
     charts = [
