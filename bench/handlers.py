@@ -1,125 +1,168 @@
 """The ``process`` Lambda handler: cold start against plain aiobotocore, warm latency, memory.
 
-Against moto's server in another process (its CPU never counts here):
+Against the run's moto server (another process, so its CPU never counts here):
 
-* ``cold``: a fresh Python process per sample, told it is a 1,024 MB Lambda function, from the
-  first import of the handler module to the first payment's 201 (the interpreter's own
-  start-up is not counted). ``payments.handlers.process`` builds its runtime while it is
+* cold start: a fresh Python process per sample (the two stacks interleaved), told it is a
+  1,024 MB Lambda function, from the first import of the handler module to the first payment's
+  201 (the interpreter's own start-up is not counted). ``payments.handlers.process`` builds its runtime while it is
   imported (Lambda's init phase); the baseline is the same route written on plain aiobotocore
-  (:mod:`bench._plain_process`), same requests, same run. ``ratio`` is to that baseline.
-* ``warm``: one process, invocations of the handler's entry point with fresh idempotency
-  keys: p50/p99 per invocation at concurrency 1 (sequential, as one container serves them) and
-  32 (32 invocations' coroutines in flight on the one loop, as 32 containers would load moto).
-* ``client cpu``: this process's CPU time per warm invocation at concurrency 1 (handler,
-  processor, codec, HTTP, the fake card processor; moto's CPU is in the other process).
-* ``rss growth``: resident memory after 1,000 warm invocations minus after a warm-up of 50.
+  (:mod:`bench._plain_process`), same requests, same run.
+* warm: one process per stack, invocations of the handler with fresh idempotency keys: p50/p99
+  per invocation at concurrency 1 (sequential, as one container serves them) and 32 (32
+  invocations' coroutines in flight on the one loop, as 32 containers would load moto), and this
+  process's CPU per sequential invocation (asyncdynamo against plain aiobotocore).
+* RSS growth: resident memory after N warm invocations minus before them (1,000 by default).
 
-Run ``python -m bench.handlers [--quick]``; the bench runner calls :func:`run`.
-Nothing here asserts a timing.
+moto's ``TransactWriteItems`` deep-copies every table the transaction names before applying it,
+so its cost and moto's memory grow with the tables: the payment tables are emptied (deleted and
+created again, by this process) between phases and every 100 invocations, never inside a timed
+stretch (the child waits, idle, while it happens). Nothing here asserts a timing.
 """
 
 from __future__ import annotations
 
-import argparse
+import asyncio
 import json
 import statistics
-import subprocess
 import sys
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from bench._report import print_table
-from bench.transports import child_env, moto_process
+from bench._child import run_streaming
+from bench._core import Chart, ChartKind, Measurement, Step, SuiteContext, SuiteResult, register
+from bench._handler_scripts import COLD, WARM
+from bench._servers import child_env
 
-__all__ = ["run"]
+__all__ = ["Sizes", "handler_result", "run", "sizes"]
 
 PREFIX = "bench-handlers-"
-
-_COLD = """\
-import time
-_t0 = time.perf_counter()
-import json, sys
-{import_line}
-_t1 = time.perf_counter()
-
-class Context:
-    aws_request_id = "bench-cold"
-    def get_remaining_time_in_millis(self):
-        return 30000
-
-response = handler(json.loads(sys.argv[1]), Context())
-assert response["statusCode"] == 201, response
-_t2 = time.perf_counter()
-print(json.dumps({{"import_and_init": (_t1 - _t0) * 1000, "first_payment": (_t2 - _t1) * 1000,
-                  "total": (_t2 - _t0) * 1000}}))
-"""
-
+OURS, PLAIN = "asyncdynamo", "plain aiobotocore"
 STACKS = {
-    "asyncdynamo": "from payments.handlers.process import handler",
-    "plain aiobotocore": "from bench._plain_process import handler",
+    OURS: "from payments.handlers.process import handler\nfrom asyncdynamo import run_in_lambda_loop",
+    PLAIN: "from bench._plain_process import handler",
 }
+PHASES = {
+    "total": "cold start: handler import to first payment's 201",
+    "import_and_init": "cold start: import and init (Lambda's init phase)",
+    "first_payment": "cold start: first payment",
+}
+RESET_EVERY = 100
 
-_WARM = """\
-import asyncio, copy, gc, json, sys, time
-from payments.handlers import process
-from asyncdynamo import run_in_lambda_loop
 
-EVENT = json.loads(sys.argv[1])
-SEQUENTIAL, ROUNDS, GROWTH = int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4])
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How many samples a run takes."""
 
-class Context:
-    def __init__(self, n):
-        self.aws_request_id = f"bench-{n}"
-    def get_remaining_time_in_millis(self):
-        return 30000
+    cold: int  # fresh processes per stack (plus one unmeasured)
+    warmup: int
+    sequential: int
+    rounds: int  # rounds of 32 concurrent invocations
+    growth: int  # invocations between the two RSS readings
 
-def event(key):
-    e = copy.deepcopy(EVENT)
-    e["headers"]["idempotency-key"] = key
-    return e
 
-def rss_mb():
-    with open("/proc/self/statm") as f:
-        return int(f.read().split()[1]) * 4096 / 2**20
+def sizes(quick: bool, full: bool) -> Sizes:
+    """Quick: seconds; default: the issue's 1,000 invocations for RSS growth; full: more samples."""
+    if quick:
+        return Sizes(cold=3, warmup=20, sequential=50, rounds=1, growth=200)
+    if full:
+        return Sizes(cold=15, warmup=50, sequential=500, rounds=10, growth=1000)
+    return Sizes(cold=7, warmup=30, sequential=200, rounds=4, growth=1000)
 
-n = 0
-def invoke(prefix):
-    global n
-    n += 1
-    started = time.perf_counter()
-    response = process.handler(event(f"{prefix}-{n}"), Context(n))
-    assert response["statusCode"] == 201, response
-    return (time.perf_counter() - started) * 1000
 
-for _ in range(50):
-    invoke("warmup")
-cpu_started = time.process_time()
-sequential = [invoke("seq") for _ in range(SEQUENTIAL)]
-cpu_ms = (time.process_time() - cpu_started) / SEQUENTIAL * 1000
+def _percentile(values: Sequence[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
-async def concurrent_round(r):
-    loop = asyncio.get_running_loop()
-    async def one(i):
-        started = loop.time()
-        response = await process.handler.__wrapped__(event(f"c32-{r}-{i}"), Context(i))
-        assert response["statusCode"] == 201, response
-        return (loop.time() - started) * 1000
-    return await asyncio.gather(*(one(i) for i in range(32)))
 
-concurrent = []
-for r in range(ROUNDS):
-    concurrent += run_in_lambda_loop(concurrent_round(r))
+def handler_result(
+    cold: Mapping[str, Sequence[Mapping[str, float]]],
+    warm: Mapping[str, Mapping[str, Any]],
+) -> SuiteResult:
+    """Measurements, notes and charts from the raw samples (pure: no servers).
 
-gc.collect()
-before = rss_mb()
-for _ in range(GROWTH):
-    invoke("rss")
-gc.collect()
-after = rss_mb()
-print(json.dumps({"sequential": sequential, "concurrent": concurrent, "cpu_ms": cpu_ms,
-                  "rss_before": before, "rss_after": after}))
-"""
+    Args:
+        cold: ``{stack: [{"import_and_init", "first_payment", "total"} per process]}``.
+        warm: ``{stack: the warm script's JSON}``; the plain stack has no concurrent rounds
+            and no RSS readings.
+    """
+    rows: list[Measurement] = []
+    medians: dict[str, dict[str, float]] = {}
+    for phase, group in PHASES.items():
+        for stack, samples in cold.items():
+            values = tuple(float(s[phase]) for s in samples)
+            medians.setdefault(stack, {})[phase] = statistics.median(values)
+            rows.append(
+                Measurement(group, stack, medians[stack][phase], "ms", stack == PLAIN, values)
+            )
+    for stack, result in warm.items():
+        rows.append(
+            Measurement(
+                "client CPU per warm invocation (concurrency 1)",
+                stack,
+                float(result["cpu_ms"]),
+                "ms",
+                baseline=stack == PLAIN,
+            )
+        )
+    ours = warm.get(OURS, {})
+    latencies = {
+        f"concurrency {level}": [float(v) for v in ours.get(key, [])]
+        for level, key in ((1, "sequential"), (32, "concurrent"))
+    }
+    for label, fraction in (("p50", 0.5), ("p99", 0.99)):
+        for case, invocations in latencies.items():
+            if invocations:
+                rows.append(
+                    Measurement(
+                        f"asyncdynamo warm latency per invocation, {label}",
+                        case,
+                        _percentile(invocations, fraction),
+                        "ms",
+                        samples=tuple(invocations),
+                        note=f"{len(invocations)} invocations" if label == "p50" else "",
+                    )
+                )
+    rss = [float(v) for v in ours.get("rss", [])]
+    notes = [
+        "cold start: import and init is the module's import, which builds the runtime "
+        "(Lambda's init phase); the interpreter's own start-up is not counted",
+        "warm latency: no baseline (the plain handler is measured for CPU only); moto's own "
+        "CPU per request dominates it on a shared machine",
+    ]
+    if len(rss) == 2:
+        growth = int(ours.get("growth", 0))
+        rows.append(
+            Measurement(f"RSS growth over {growth:,} warm invocations", OURS, rss[1] - rss[0], "MB")
+        )
+        rows.append(Measurement("RSS after them", OURS, rss[1], "MB"))
+    charts = [
+        Chart(
+            name="handlers_cold_start",
+            title="process handler: cold start by phase (ms, lower is better)",
+            kind=ChartKind.STACKED,
+            unit="ms",
+            series={
+                stack: {
+                    "import and init": phases["import_and_init"],
+                    "first payment": phases["first_payment"],
+                }
+                for stack, phases in medians.items()
+            },
+        )
+    ]
+    if any(latencies.values()):
+        charts.append(
+            Chart(
+                name="handlers_warm_latency",
+                title="process handler: warm latency per invocation (ms)",
+                kind=ChartKind.DISTRIBUTION,
+                unit="ms",
+                samples={case: values for case, values in latencies.items() if values},
+            )
+        )
+    return SuiteResult(rows, notes, charts)
 
 
 def _env(url: str) -> dict[str, str]:
@@ -135,32 +178,28 @@ def _env(url: str) -> dict[str, str]:
     )
 
 
-def _event() -> dict[str, Any]:
+def _event() -> str:
     from payments.events import load_event
 
     event = load_event("process_create")
-    event["headers"]["idempotency-key"] = f"cold-{uuid.uuid4().hex}"
-    return event
+    event["headers"]["idempotency-key"] = f"bench-{uuid.uuid4().hex}"
+    return json.dumps(event)
 
 
-def _run(args: Sequence[str], url: str) -> dict[str, Any]:
-    completed = subprocess.run(
-        [sys.executable, *args], capture_output=True, text=True, env=_env(url), check=False
-    )
-    if completed.returncode != 0:
-        raise RuntimeError(f"benchmark process failed:\n{completed.stderr[-3000:]}")
-    result: dict[str, Any] = json.loads(completed.stdout.strip().splitlines()[-1])
-    return result
+def _child(args: Sequence[str], url: str, step: Step, reset: Callable[[], None]) -> dict[str, Any]:
+    return run_streaming(args, _env(url), step, reset)
 
 
-def _seed(url: str) -> None:
-    import asyncio
-
+def _tables(url: str, *, fresh: bool) -> None:
+    """Create the handler's tables and its merchant; ``fresh`` first deletes the tables the
+    payment transaction writes (the merchant's table stays)."""
     from asyncdynamo import DB, Config, Credentials, TransportKind
     from payments import PROCESSOR_MODELS, Merchant
     from payments._reconcile import ReconciliationReport
 
-    async def seed() -> None:
+    written = [m for m in PROCESSOR_MODELS if m is not Merchant]
+
+    async def build() -> None:
         config = Config(
             region="us-east-1",
             endpoint_url=url,
@@ -169,78 +208,63 @@ def _seed(url: str) -> None:
             table_prefix=PREFIX,
         )
         async with DB(config) as db:
+            if fresh:
+                await db.schema.delete(*written)
+                await db.schema.create(*written)
+                return
+            await db.schema.delete(*PROCESSOR_MODELS, ReconciliationReport)
             await db.schema.create(*PROCESSOR_MODELS, ReconciliationReport)
             await db.put(Merchant(merchant_id="m-acme", name="Acme", currencies=["USD"]))
 
-    asyncio.run(seed())
+    asyncio.run(build())
 
 
-def _percentile(values: Sequence[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+def run(ctx: SuiteContext) -> SuiteResult:
+    """Cold start vs plain aiobotocore, warm p50/p99 at concurrency 1 and 32, CPU, RSS growth."""
+    size = sizes(ctx.quick, ctx.full)
+    url = ctx.moto()
+    _tables(url, fresh=False)
 
+    def reset() -> None:
+        _tables(url, fresh=True)
 
-def _row(case: str, value: float, unit: str, ratio: float | None = None) -> dict[str, object]:
-    return {
-        "bench": "handlers",
-        "case": case,
-        "value": round(value, 2),
-        "unit": unit,
-        "ratio": None if ratio is None else round(ratio, 3),
-    }
-
-
-def run(quick: bool = False) -> list[dict[str, object]]:
-    """Cold start vs plain aiobotocore, warm p50/p99 at concurrency 1 and 32, RSS growth.
-
-    Args:
-        quick: fewer cold processes and warm invocations (the RSS run keeps 1,000).
-    """
-    repeats = 3 if quick else 9
-    sequential, rounds, growth = (100, 4, 1000) if quick else (300, 10, 1000)
-    rows: list[dict[str, object]] = []
-    with moto_process() as url:
-        _seed(url)
-        medians: dict[str, dict[str, float]] = {}
-        for stack, import_line in STACKS.items():
-            script = _COLD.format(import_line=import_line)
-            _run(["-c", script, json.dumps(_event())], url)  # unmeasured: fills the caches
-            samples = [_run(["-c", script, json.dumps(_event())], url) for _ in range(repeats)]
-            medians[stack] = {
-                phase: statistics.median(float(str(s[phase])) for s in samples)
-                for phase in ("import_and_init", "first_payment", "total")
-            }
-        base = medians["plain aiobotocore"]["total"]
-        for stack, phases in medians.items():
-            for phase, value in phases.items():
-                ratio = value / base if phase == "total" else None
-                rows.append(_row(f"cold {stack}: {phase}", value, "ms", ratio))
-        warm = _run(
-            ["-c", _WARM, json.dumps(_event()), str(sequential), str(rounds), str(growth)], url
+    cold: dict[str, list[dict[str, float]]] = {stack: [] for stack in STACKS}
+    scripts = {stack: COLD.format(import_line=line) for stack, line in STACKS.items()}
+    label = f"cold start: {size.cold} fresh processes per stack, interleaved"
+    with ctx.case(label, len(STACKS) * (size.cold + 1)) as step:
+        for script in scripts.values():  # unmeasured: fills the bytecode cache
+            _child(["-c", script, _event()], url, step, reset)
+            step(1)
+        for _ in range(size.cold):
+            for stack, script in scripts.items():
+                cold[stack].append(_child(["-c", script, _event()], url, step, reset))
+                step(1)
+    reset()
+    warm: dict[str, dict[str, Any]] = {}
+    for stack, import_line in STACKS.items():
+        ours = stack == OURS
+        counts = (
+            size.warmup,
+            size.sequential,
+            size.rounds if ours else 0,
+            size.growth if ours else 0,
+            RESET_EVERY,
         )
-    for label, key in (("concurrency 1", "sequential"), ("concurrency 32", "concurrent")):
-        values = [float(v) for v in warm[key]]
-        rows.append(_row(f"warm {label}: p50", statistics.median(values), "ms"))
-        rows.append(_row(f"warm {label}: p99", _percentile(values, 0.99), "ms"))
-    rows.append(_row("warm concurrency 1: client cpu per invocation", float(warm["cpu_ms"]), "ms"))
-    growth_mb = float(str(warm["rss_after"])) - float(str(warm["rss_before"]))
-    rows.append(_row(f"rss growth over {growth} warm invocations", growth_mb, "MB"))
-    rows.append(_row("rss after them", float(str(warm["rss_after"])), "MB"))
-    return rows
+        total = size.warmup + size.sequential + (32 * size.rounds + size.growth if ours else 0)
+        label = f"warm, {stack}: {size.sequential} sequential"
+        if ours:
+            label += f", {size.rounds}×32 concurrent, {size.growth} for RSS"
+        with ctx.case(label, total) as step:
+            script = WARM.format(import_line=import_line)
+            warm[stack] = _child(["-c", script, _event(), *map(str, counts)], url, step, reset)
+            warm[stack]["growth"] = counts[3]
+        reset()
+    return handler_result(cold, warm)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Command line entry: print the results as a table (or JSON with ``--json``)."""
-    parser = argparse.ArgumentParser(description="The process handler: cold, warm, memory")
-    parser.add_argument("--quick", action="store_true", help="fewer processes and invocations")
-    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    options = parser.parse_args(argv)
-    rows = run(quick=options.quick)
-    if options.json:
-        print(json.dumps(rows, indent=2))
-    else:
-        print_table(rows)
-
-
-if __name__ == "__main__":
-    main()
+register(
+    "handlers",
+    "the process Lambda handler: cold start vs plain aiobotocore, warm latency, CPU, RSS",
+    run,
+    order=80,
+)
