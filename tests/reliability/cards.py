@@ -3,7 +3,8 @@
 A PAN here is what a card network would issue: a run of 13-19 digits (contiguous, or printed in
 groups of four with a shorter rest, or as ``4-6-5`` / ``4-6-4``, with one space or one dash between
 groups) that is not part
-of a longer run of digits, starts with a network's issuer prefix (IIN), has a length that network
+of a longer run of digits or of a hexadecimal token (a signature, a trace id: a neighbouring
+``a``-``f`` counts as a digit), starts with a network's issuer prefix (IIN), has a length that network
 issues, and passes the Luhn check. Millisecond timestamps, sequence numbers and other long numbers
 that happen to pass Luhn are not card numbers: no network issues numbers starting with ``1``.
 """
@@ -54,11 +55,11 @@ _NETWORKS: tuple[tuple[str, str, frozenset[int]], ...] = (
 )
 
 _CANDIDATE = re.compile(
-    r"(?<![0-9])(?:"
+    r"(?<![0-9A-Fa-f])(?:"
     r"[0-9]{13,19}"  # contiguous
     r"|[0-9]{4}(?P<s>[ -])[0-9]{4}(?:(?P=s)[0-9]{4}){1,3}(?:(?P=s)[0-9]{1,3})?"  # fours, a rest
     r"|[0-9]{4}(?P<a>[ -])[0-9]{6}(?P=a)[0-9]{4,5}"  # 4-6-5 (Amex), 4-6-4 (Diners)
-    r")(?![0-9])"
+    r")(?![0-9A-Fa-f])"
 )
 
 

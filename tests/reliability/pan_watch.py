@@ -33,7 +33,10 @@ _patched: dict[type[Any], Callable[..., None] | None] = {}
 
 
 def exception_texts(exc: BaseException | None) -> Iterator[str]:
-    """What an exception can show: message, repr, args and attributes, of it and its causes."""
+    """What an exception can show: message, repr, args and attributes, of it and its causes.
+
+    Causes are followed as a traceback prints them: ``raise ... from None`` hides the context.
+    """
     seen: set[int] = set()
     while exc is not None and id(exc) not in seen:
         seen.add(id(exc))
@@ -42,7 +45,7 @@ def exception_texts(exc: BaseException | None) -> Iterator[str]:
         yield repr(exc.args)
         yield repr(getattr(exc, "__dict__", ""))
         yield from (str(note) for note in getattr(exc, "__notes__", ()))
-        exc = exc.__cause__ or exc.__context__
+        exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
 
 
 class _Handler(logging.Handler):

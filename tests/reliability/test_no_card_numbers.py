@@ -65,8 +65,14 @@ def test_the_detector_finds_each_networks_card_numbers(name: str) -> None:
 
 
 def test_the_detector_finds_printed_groups_and_numbers_in_text() -> None:
-    texts = ["4242 4242 4242 4242", "4242-4242-4242-4242", "3782 822463 10005", "pan:4242424242424242"]
-    assert pans_in(texts) == [TEST_PAN, TEST_PAN, NETWORK_PANS["amex"], TEST_PAN]
+    texts = [
+        "4242 4242 4242 4242",
+        "4242-4242-4242-4242",
+        "3782 822463 10005",
+        "pan:4242424242424242",
+        "number4242424242424242",
+    ]
+    assert pans_in(texts) == [TEST_PAN, TEST_PAN, NETWORK_PANS["amex"], TEST_PAN, TEST_PAN]
 
 
 def test_the_detector_passes_over_numbers_that_are_not_card_numbers() -> None:
@@ -82,6 +88,7 @@ def test_the_detector_passes_over_numbers_that_are_not_card_numbers() -> None:
         with_check_digit("424242424242424242"[:14]),  # Visa does not issue 15 digits
         "4242 4242-4242 4242",  # mixed separators: not a printed card number
         "order 1234567890123",
+        "Signature=1ecd0235d5ce4161571732219e8ebe89",  # digits inside a hexadecimal token
     ]
     assert pans_in(not_cards) == []
 
