@@ -8,7 +8,7 @@ session fails at its end (an error on the last test, naming where each number wa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pytest
 
@@ -34,8 +34,8 @@ def pan_watch() -> Iterator[PanWatch]:
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(
     item: pytest.Item, call: pytest.CallInfo[None]
-) -> Iterator[None]:
-    report: pytest.TestReport = yield
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    report = yield
     if _session_watch and report.failed:
         _session_watch[0].search(f"report of {item.nodeid}", [report.longreprtext])
     return report

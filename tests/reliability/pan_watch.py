@@ -2,8 +2,10 @@
 
 :class:`PanWatch` searches (with :func:`tests.reliability.cards.pans_in`):
 
-* every log record, at DEBUG and up, of every logger (a handler on the root logger): its message,
-  its arguments and its formatted exception;
+* every log record, at DEBUG and up, of every logger (a handler on the root logger, which is set
+  to DEBUG): its message, its arguments and its formatted exception. A logger whose own level is
+  set higher (the payments handler runtime sets ``payments`` to its configured level) creates no
+  record below it, so nothing below it can be searched;
 * every exception of asyncdynamo (``AsyncDynamoError``) and payments (``PaymentsError``) created,
   and every failed test's report: ``str``, ``repr``, ``args`` and attributes, with causes;
 * every payments ``AuditRecord`` built: its repr and its JSON;
@@ -109,7 +111,7 @@ class PanWatch:
 
 def _patch() -> None:
     def watched_init(cls: type[Any], original: Callable[..., None]) -> Callable[..., None]:
-        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        def __init__(self: Any, *args: Any, **kwargs: Any) -> None:  # noqa: N807
             original(self, *args, **kwargs)
             if _watches:
                 if isinstance(self, BaseException):
@@ -129,6 +131,5 @@ def _unpatch() -> None:
         if original is None:
             del cls.__init__
         else:
-            cls.__init__ = original  # type: ignore[method-assign]
+            cls.__init__ = original
     _patched.clear()
-

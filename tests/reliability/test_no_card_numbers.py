@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from opentelemetry import trace
 
-from asyncdynamo import Config, LambdaConfig, LambdaDB, LambdaEnvironment
+from asyncdynamo import Config, LambdaConfig, LambdaDB, LambdaEnvironment, Model
 from asyncdynamo.testing import ErrorReply, FaultProxy, Reset, Stage
 from payments import (
     PROCESSOR_MODELS,
@@ -97,11 +97,11 @@ def test_the_watch_catches_a_card_number_planted_in_a_log_an_error_an_audit_reco
     None
 ):
     with PanWatch() as watch:  # innermost: the session's watch sees none of this
-        logging.getLogger("payments.planted").debug("charging card %s", TEST_PAN)
+        logging.getLogger("tests.planted").debug("charging card %s", TEST_PAN)
         try:
             raise PaymentsError(f"declined {NETWORK_PANS['mastercard']}")
         except PaymentsError:
-            logging.getLogger("payments.planted").exception("failed")
+            logging.getLogger("tests.planted").exception("failed")
         AuditRecord(
             payment_id="p-1",
             seq=1,
@@ -123,8 +123,8 @@ def test_the_watch_catches_a_card_number_planted_in_a_log_an_error_an_audit_reco
         found = watch.findings()
     assert set(found) == (
         {
-            ("log record of payments.planted", TEST_PAN),
-            ("log record of payments.planted", NETWORK_PANS["mastercard"]),  # its exc_info
+            ("log record of tests.planted", TEST_PAN),
+            ("log record of tests.planted", NETWORK_PANS["mastercard"]),  # its exc_info
             ("exception PaymentsError", NETWORK_PANS["mastercard"]),
             ("AuditRecord", NETWORK_PANS["amex"]),
             ("span charge", NETWORK_PANS["discover"]),
@@ -194,21 +194,27 @@ async def test_no_card_number_in_logs_errors_spans_audit_or_items(
             errors.append(exc)
         gateway.hold = asyncio.Event()
         gateway.entered.clear()
-        first = asyncio.create_task(attempt(processor.process_payment, request, idempotency_key="held"))
+        first = asyncio.create_task(
+            attempt(processor.process_payment, request, idempotency_key="held")
+        )
         async with asyncio.timeout(30):
             await gateway.entered.wait()
         await attempt(processor.process_payment, request, idempotency_key="held")  # in progress
         gateway.hold.set()
         await first
 
-        for model in (*PROCESSOR_MODELS, Card):
+        models: list[type[Model]] = [*PROCESSOR_MODELS, Card]
+        for model in models:
             scanned = await db.client.call("Scan", {"TableName": db.table_name(model)})
             texts.append(repr(scanned["Items"]))
             texts.extend(repr(item) for item in await db.scan(model).all())
+        assert pid is not None
         audit = await (await processor.audit_log(MERCHANT_ID)).history(pid)
 
     names = {type(exc).__name__ for exc in errors}
-    assert names & {"RefundExceedsCaptureError", "InvalidTransitionError"}, names  # refunded past all
+    assert names & {"RefundExceedsCaptureError", "InvalidTransitionError"}, (
+        names
+    )  # refunded past all
     assert names >= {
         "DuplicatePaymentError",
         "PaymentDeclinedError",
