@@ -87,9 +87,11 @@ class CardDetails:
                 "card number must be 12 to 19 digits with a valid check digit",
                 field="card.number",
             )
-        if not 1 <= exp_month <= 12 or not 2000 <= exp_year <= 2100:
+        if not (_is_int(exp_month) and _is_int(exp_year)) or (
+            not 1 <= exp_month <= 12 or not 2000 <= exp_year <= 2100
+        ):
             raise PaymentRequestError("card expiry is not a valid month/year", field="card.expiry")
-        if cvc is not None and not re.fullmatch(r"[0-9]{3,4}", cvc):
+        if cvc is not None and not (isinstance(cvc, str) and re.fullmatch(r"[0-9]{3,4}", cvc)):
             raise PaymentRequestError("card verification code is 3 or 4 digits", field="card.cvc")
         self._number = digits
         self._cvc = cvc
@@ -166,3 +168,7 @@ class StoredModel(Model):
                     field=name,
                 )
         super().__pydantic_init_subclass__(**kwargs)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -65,7 +65,7 @@ def currency_exponent(currency: str) -> int:
     Raises:
         PaymentRequestError: the code is not a supported ISO 4217 currency.
     """
-    exponent = CURRENCY_EXPONENTS.get(currency)
+    exponent = CURRENCY_EXPONENTS.get(currency) if isinstance(currency, str) else None
     if exponent is None:
         raise PaymentRequestError(
             f"unsupported currency {currency!r}: use an ISO 4217 code such as 'USD'",
@@ -108,7 +108,7 @@ class Money:
         exponent = currency_exponent(currency)
         try:
             value = Decimal(amount)
-        except ArithmeticError as exc:
+        except (ArithmeticError, TypeError, ValueError) as exc:  # not a number of any kind
             raise PaymentRequestError(f"{amount!r} is not a number", field="amount") from exc
         if not value.is_finite():
             raise PaymentRequestError(f"{amount!r} is not a finite amount", field="amount")

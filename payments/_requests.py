@@ -52,8 +52,14 @@ class PaymentRequest:
             raise PaymentRequestError("amount must be a Money", field="amount")
         if not isinstance(self.card, CardDetails):
             raise PaymentRequestError("card must be CardDetails", field="card")
-        if len(self.description) > 500:
-            raise PaymentRequestError("description is at most 500 characters", field="description")
+        if not isinstance(self.description, str) or len(self.description) > 500:
+            raise PaymentRequestError(
+                "description is text of at most 500 characters", field="description"
+            )
+        if not isinstance(self.metadata, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in self.metadata.items()
+        ):
+            raise PaymentRequestError("metadata maps text to text", field="metadata")
 
     def canonical(self) -> dict[str, Any]:
         """The request as hashed for idempotency (the card by brand, last four and expiry)."""
