@@ -293,7 +293,7 @@ class MultiAccountDB:
 
     # -- deadlines and fan-out -------------------------------------------------------------------
     def with_lambda_timeout(self, context: LambdaContextLike | None) -> MultiAccountDB:
-        """A view whose partner DBs, AssumeRole calls and fan-outs end before the invocation does.
+        """A view whose base DB, partner DBs, AssumeRole calls and fan-outs end before the invocation does.
 
         The deadline is the base DB's (:meth:`LambdaDB.with_lambda_timeout`): remaining time
         minus its cleanup buffer. The view shares this object's partners and caches; closing it
@@ -306,7 +306,10 @@ class MultiAccountDB:
             return self
         base = self.base
         if isinstance(base, LambdaDB):
-            deadline = base.with_lambda_timeout(context).deadline
+            # The base account's calls through the view end with the invocation too (a view of a
+            # view: the base is already bounded, and its earlier deadline wins).
+            base = base.with_lambda_timeout(context)
+            deadline = base.deadline
         else:
             remaining = int(context.get_remaining_time_in_millis()) / 1000
             deadline = asyncio.get_running_loop().time() + remaining

@@ -160,11 +160,7 @@ class Runtime:
         target: LambdaDB | MultiAccountDB = db
         multi = None
         if self.multi is not None:
-            multi = self.multi.with_lambda_timeout(context)
-            if multi is not self.multi:
-                # the view's own base is the undecorated DB; merchants and base-account
-                # payments must run under the deadline too
-                multi.base = db
+            multi = self.multi.with_lambda_timeout(context)  # its base is bounded too
             target = multi
         processor = Processor(
             target, gateway=self.gateway, config=self.settings.payments.payments, actor="api"

@@ -184,6 +184,23 @@ async def test_a_lambda_base_passes_on_its_lambda_settings(sts: FakeSts) -> None
         assert view.deadline == pytest.approx(asyncio.get_running_loop().time() + 30 - 0.5, abs=1.0)
 
 
+async def test_the_base_account_of_a_lambda_view_carries_the_deadline(sts: FakeSts) -> None:
+    base = LambdaDB(LambdaConfig(base_config=BASE_CONFIG), transport=NoNetwork())
+    async with MultiAccountDB(base, [ACME], sts=sts) as multi:
+        first = multi.with_lambda_timeout(FakeContext(remaining_ms=1_000))
+        nested = first.with_lambda_timeout(FakeContext(remaining_ms=60_000))
+        acme_through_view = await first.partner("acme")
+
+        # Base-account calls made through the view end with the invocation, as partners' do.
+        assert isinstance(first.base, LambdaDB)
+        assert first.base.deadline == first.deadline
+        assert isinstance(nested.base, LambdaDB)
+        assert nested.base.deadline == first.deadline
+        assert multi.base is base  # the container-lifetime object stays unbounded
+        assert acme_through_view.deadline == first.deadline
+        assert (await multi.partner("acme")).deadline is None
+
+
 async def test_a_closed_multi_account_db_opens_no_partner(mdb: MultiAccountDB) -> None:
     await mdb.aclose()
 
