@@ -11,9 +11,13 @@ from pydantic import BaseModel
 
 from ._compat import Compat, EnvelopeFormat
 from ._errors import ModelDeclarationError
+from ._pydantic_plugins import skip_plugin_lookup_when_disabled
 from ._spec import TableSpec, build_spec
 
 __all__ = ["Model", "env_table_name", "spec_of"]
+
+# Before the first validator below is built: spares importlib.metadata when plugins are all off.
+skip_plugin_lookup_when_disabled()
 
 _SPECS: WeakKeyDictionary[type[Any], TableSpec] = WeakKeyDictionary()
 

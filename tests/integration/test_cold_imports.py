@@ -78,6 +78,7 @@ OURS = {
     "asyncdynamo._model",
     "asyncdynamo._ops",
     "asyncdynamo._outcome",
+    "asyncdynamo._pydantic_plugins",  # spares importlib.metadata when pydantic plugins are off
     "asyncdynamo._runner",
     "asyncdynamo._snapstart",
     "asyncdynamo._spec",
