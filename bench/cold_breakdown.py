@@ -16,8 +16,11 @@ needed). Variants, interleaved round by round, medians of in-script CPU time:
 * ``pydantic floor``: asyncio, pydantic and the same model without asyncdynamo.
 
 Also printed: import self time per top-level package under ``-X importtime`` for the
-unchecked-hash variant. Run ``python -m bench.cold_breakdown [--rounds N]``. Nothing here
-asserts a timing.
+unchecked-hash variant. With ``--instructions`` (needs valgrind) it prints instead the
+instructions each step of the same init executes, in the order a handler pays them (counted by
+callgrind: repeatable to well under 1%, where CPU times on a shared machine are not), with
+pydantic's plugin lookup on and off. Run ``python -m bench.cold_breakdown [--rounds N]
+[--instructions]``. Nothing here asserts a timing.
 """
 
 from __future__ import annotations
@@ -38,6 +41,7 @@ __all__ = ["main"]
 
 PACKAGES = ("asyncdynamo", "pydantic", "pydantic_core", "annotated_types", "typing_inspection")
 MODULES = ("typing_extensions",)
+PLUGINS_OFF = {"PYDANTIC_DISABLE_PLUGINS": "__all__"}
 
 _MODEL = """
 class Payment({base}):
@@ -100,6 +104,34 @@ print((time.process_time() - _c0) * 1000)
 """
 )
 
+# Each step's script is the previous one plus one line; their instruction counts' differences
+# are the steps' costs.
+_STEPS = (
+    ("interpreter start-up", "import time"),
+    ("import asyncio", "import asyncio"),
+    ("from pydantic import BaseModel", "from pydantic import BaseModel"),
+    (
+        "import asyncdynamo (builds the first model)",
+        "from typing import Annotated\n"
+        "from asyncdynamo import Config, Credentials, LambdaConfig, Model, PartitionKey,"
+        " TransportKind, new_lambda_optimized, run_in_lambda_loop",
+    ),
+    (
+        "a 20-field model",
+        _MODEL.format(
+            base="Model", table='    __table__ = "payments"\n', key="Annotated[str, PartitionKey]"
+        ),
+    ),
+    (
+        "new_lambda_optimized + pre_register_models",
+        HANDLER[HANDLER.index("config = Config(") : HANDLER.index("print(")],
+    ),
+)
+_FIRST_MODEL = (
+    "import asyncio\nfrom pydantic import BaseModel",
+    "class First(BaseModel):\n    x: int",
+)
+
 _IMPORT_LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
 
 
@@ -153,10 +185,54 @@ def _self_times(script: str, path: str, rounds: int) -> dict[str, float]:
     return dict(per_package)
 
 
+def _instruction_steps() -> None:
+    from bench._instructions import available, instructions
+
+    if not available():
+        raise SystemExit("--instructions needs valgrind on the PATH")
+    modes = {"plugin lookup on": {}, "plugins all off": PLUGINS_OFF}
+    print("instructions per step of a handler's init, millions (callgrind)")
+    print("  (plugins all off: PYDANTIC_DISABLE_PLUGINS=__all__)")
+    print(f"  {'step':48s}" + "".join(f"{mode:>18s}" for mode in modes))
+    counts: dict[str, list[int]] = {mode: [] for mode in modes}
+    for mode, extra in modes.items():
+        env = _env(extra)
+        script = ""
+        for _, line in _STEPS:
+            script = f"{script}\n{line}" if script else line
+            counts[mode].append(instructions(["-c", script], env))
+        first = [instructions(["-c", "\n".join(_FIRST_MODEL[:n])], env) for n in (1, 2)]
+        counts[mode].append(first[1] - first[0])
+    for index, (step, _) in enumerate(_STEPS):
+        cells = []
+        for mode in modes:
+            values = counts[mode]
+            own = values[index] - (values[index - 1] if index else 0)
+            cells.append(f"{own / 1e6:18.1f}")
+        print(f"  {step:48s}" + "".join(cells))
+    totals = [(counts[m][len(_STEPS) - 1] - counts[m][0]) / 1e6 for m in modes]
+    print(f"  {'total after start-up':48s}" + "".join(f"{t:18.1f}" for t in totals))
+    label = "  pydantic's first model, without asyncdynamo"
+    print(f"{label:50s}" + "".join(f"{counts[m][-1] / 1e6:18.1f}" for m in modes))
+
+
+def _env(extra: dict[str, str]) -> dict[str, str]:
+    env = {**os.environ, **extra}
+    if "PYDANTIC_DISABLE_PLUGINS" not in extra:
+        env.pop("PYDANTIC_DISABLE_PLUGINS", None)
+    return env
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench.cold_breakdown")
     parser.add_argument("--rounds", type=int, default=9)
+    parser.add_argument(
+        "--instructions", action="store_true", help="instructions per init step (valgrind)"
+    )
     args = parser.parse_args(argv)
+    if args.instructions:
+        _instruction_steps()
+        return
     with tempfile.TemporaryDirectory() as scratch:
         root = Path(scratch)
         trees = {name: root / name for name in ("none", "timestamp", "hash")}
