@@ -33,7 +33,7 @@ from ._errors import (
 from ._gateway import AuthorizationRequest, Gateway, GatewayOutcome, GatewayResult
 from ._hashing import canonical_hash, check_idempotency_key
 from ._idempotency import IdempotencyRecord, IdempotencyStore, Phase
-from ._models import Card, LedgerKind, Merchant, Payment, PaymentStatus, Transaction
+from ._models import LedgerKind, Merchant, Payment, PaymentStatus, Transaction
 from ._money import Money
 from ._requests import (
     Change,
@@ -298,6 +298,8 @@ class Processor:
             stored: Payment = tx.put(payment)
             ledger_and_audit(tx, stored, PaymentStatus.PENDING, change, caller, answer, now)
             if self.config.kms_key_id is not None and answer.card_token:
+                from ._vault import Card  # only with a KMS key: the cold path without one skips it
+
                 tx.put(
                     Card(
                         token=answer.card_token,

@@ -30,7 +30,6 @@ from asyncdynamo import (
 
 from .._config import PaymentsLambdaConfig
 from .._gateway import Gateway
-from .._models import Card
 from .._processor import PROCESSOR_MODELS, Processor
 
 if TYPE_CHECKING:
@@ -119,8 +118,11 @@ class HandlerSettings:
 
     def models(self) -> tuple[type[Model], ...]:
         """The models every handler uses (a handler module adds its own at import)."""
-        extra: tuple[type[Model], ...] = (Card,) if self.payments.payments.kms_key_id else ()
-        return (*PROCESSOR_MODELS, *extra)
+        if not self.payments.payments.kms_key_id:
+            return PROCESSOR_MODELS
+        from .._vault import Card  # the card vault: only with a KMS key
+
+        return (*PROCESSOR_MODELS, Card)
 
 
 @dataclass(slots=True)
