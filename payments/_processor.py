@@ -15,7 +15,6 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from asyncdynamo import DB, ConfigurationError
@@ -67,12 +66,6 @@ _STATUS_EVENT = {
     PaymentStatus.DECLINED: (AuditEvent.DECLINED, LedgerKind.DECLINE),
     PaymentStatus.FAILED: (AuditEvent.FAILED, LedgerKind.DECLINE),
 }
-
-
-@dataclass(slots=True)
-class _Plan:
-    payment: Payment
-    change: Change
 
 
 class Processor:
@@ -473,10 +466,9 @@ class Processor:
                 decline_code=answer.decline_code or answer.outcome.value,
                 result=None,
             )
-        state = _Plan(payment, change)
 
         async def commit() -> Payment:
-            current, plan_now = state.payment, state.change
+            current, plan_now = payment, change  # as replan() last left them
             now = db.now()
             tx = db.transaction(token=token(claim.owner, f"{operation}:{current.version}"))
             # the whole item, replaced only if the stored version is the one read (optimistic
@@ -492,7 +484,8 @@ class Processor:
             return after
 
         async def replan() -> None:
+            nonlocal payment, change
             fresh = await self._load(db, payment_id, merchant_id)
-            state.payment, state.change = fresh, plan(fresh)
+            payment, change = fresh, plan(fresh)
 
         return await record(store, claim, commit, replan)
