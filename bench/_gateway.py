@@ -4,10 +4,15 @@ measured over many invocations is the handler's, not the fake's)."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
-from datetime import date
+from typing import TYPE_CHECKING
 
-from payments import AuthorizationRequest, GatewayOutcome, GatewayResult, Money, SettlementLine
+from payments import GatewayOutcome, GatewayResult
+
+if TYPE_CHECKING:  # annotations only: the process handler's cold path never loads them
+    from collections.abc import Sequence
+    from datetime import date
+
+    from payments import AuthorizationRequest, Money, SettlementLine
 
 __all__ = ["StatelessGateway"]
 

@@ -3,7 +3,7 @@
 Against the run's moto server (another process, so its CPU never counts here):
 
 * cold start: a fresh Python process per sample (the two stacks interleaved), told it is a
-  1,024 MB Lambda function, from the first import of the handler module to the first payment's
+  1,024 MB Lambda function with the template's ``PYDANTIC_DISABLE_PLUGINS``, from the first import of the handler module to the first payment's
   201 (the interpreter's own start-up is not counted). ``payments.handlers.process`` builds its runtime while it is
   imported (Lambda's init phase); the baseline is the same route written on plain aiobotocore
   (:mod:`bench._plain_process`), same requests, same run.
@@ -175,6 +175,8 @@ def _env(url: str) -> dict[str, str]:
         PAYMENTS_TABLE_PREFIX=PREFIX,
         PAYMENTS_GATEWAY="bench._gateway:StatelessGateway",
         PAYMENTS_LOG_LEVEL="WARNING",
+        # as deploy/template.yaml sets it for the functions (the plain stack has no pydantic)
+        PYDANTIC_DISABLE_PLUGINS="__all__",
     )
 
 

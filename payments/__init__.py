@@ -34,13 +34,11 @@ from ._errors import (
 )
 from ._gateway import (
     AuthorizationRequest,
-    FakeGateway,
     Gateway,
     GatewayCallError,
     GatewayOutcome,
     GatewayResult,
     GatewayTimeoutError,
-    SettlementLine,
 )
 from ._hashing import canonical_hash, canonical_json, check_idempotency_key
 from ._idempotency import (
@@ -54,8 +52,6 @@ from ._idempotency import (
 )
 from ._models import (
     TRANSITIONS,
-    Card,
-    Customer,
     LedgerKind,
     Merchant,
     Payment,
@@ -69,6 +65,8 @@ from ._processor import PROCESSOR_MODELS, Processor
 from ._requests import PaymentRequest, PaymentResult
 
 if _TYPE_CHECKING:
+    from ._customer import Customer
+    from ._fake_gateway import FakeGateway
     from ._lookup import AccountSearch, find_customer_payments, find_payment
     from ._reconcile import (
         Discrepancy,
@@ -81,20 +79,28 @@ if _TYPE_CHECKING:
         compare_settlement,
     )
     from ._settle import BatchItem, ItemOutcome, ItemStatus, settle_batch
+    from ._settlement import SettlementLine
+    from ._vault import Card
 
-# The fan-out operations behind the reconcile, settle and lookup handlers, imported on first
-# use: the process handler's cold path never builds their models.
+# Imported on first use: the fan-out operations behind the reconcile, settle and lookup
+# handlers, the models and fakes the processor does not use (customers; the card vault, used
+# only with a KMS key; the in-memory card processor) and the settlement report. The process
+# handler's cold path never builds them (tests/payments/test_cold_imports.py).
 _LAZY: dict[str, str] = {
     "AccountSearch": "_lookup",
     "BatchItem": "_settle",
+    "Card": "_vault",
+    "Customer": "_customer",
     "Discrepancy": "_reconcile",
     "DiscrepancyKind": "_reconcile",
+    "FakeGateway": "_fake_gateway",
     "ItemOutcome": "_settle",
     "ItemStatus": "_settle",
     "PartnerReconciliation": "_reconcile",
     "ReconciliationReport": "_reconcile",
     "ReconciliationStatus": "_reconcile",
     "Reconciler": "_reconcile",
+    "SettlementLine": "_settlement",
     "SettlementSource": "_reconcile",
     "compare_settlement": "_reconcile",
     "find_customer_payments": "_lookup",

@@ -19,7 +19,6 @@ from ._errors import PaymentRequestError, SensitiveFieldError
 
 __all__ = ["CardBrand", "CardDetails", "StoredModel", "mask_pan"]
 
-_DIGITS = re.compile(r"[0-9]{12,19}")
 # Name parts (split at _, - and camelCase) and phrases that mean card verification data.
 _VERIFICATION_PARTS = frozenset({"cvv", "cvv2", "cvc", "cvc2", "csc", "cav2", "cid"})
 _VERIFICATION_PHRASES = ("securitycode", "verificationcode", "verificationvalue")
@@ -34,6 +33,12 @@ class CardBrand(StrEnum):
     AMEX = "amex"
     DISCOVER = "discover"
     UNKNOWN = "unknown"
+
+
+def _digits(text: str, shortest: int, longest: int) -> bool:
+    # [0-9]{shortest,longest} without compiling a regex on the cold path (isdigit alone would
+    # also accept other scripts' digits)
+    return shortest <= len(text) <= longest and text.isascii() and text.isdigit()
 
 
 def _luhn_ok(number: str) -> bool:
@@ -82,7 +87,7 @@ class CardDetails:
         self, number: str, *, exp_month: int, exp_year: int, cvc: str | None = None
     ) -> None:
         digits = number.replace(" ", "").replace("-", "") if isinstance(number, str) else ""
-        if not _DIGITS.fullmatch(digits) or not _luhn_ok(digits):
+        if not _digits(digits, 12, 19) or not _luhn_ok(digits):
             raise PaymentRequestError(
                 "card number must be 12 to 19 digits with a valid check digit",
                 field="card.number",
@@ -91,7 +96,7 @@ class CardDetails:
             not 1 <= exp_month <= 12 or not 2000 <= exp_year <= 2100
         ):
             raise PaymentRequestError("card expiry is not a valid month/year", field="card.expiry")
-        if cvc is not None and not (isinstance(cvc, str) and re.fullmatch(r"[0-9]{3,4}", cvc)):
+        if cvc is not None and not (isinstance(cvc, str) and _digits(cvc, 3, 4)):
             raise PaymentRequestError("card verification code is 3 or 4 digits", field="card.cvc")
         self._number = digits
         self._cvc = cvc

@@ -1,4 +1,4 @@
-"""Stored payment data: payments, their ledger, merchants, customers and the card vault.
+"""Stored payment data the processor uses: payments, their ledger and merchants.
 
 Tables and the access patterns their keys serve:
 
@@ -9,8 +9,9 @@ Tables and the access patterns their keys serve:
 |               |                              | by_status (status, created_at)                  |
 | Transaction   | payment_id, seq              | (a payment's ledger, in order)                  |
 | Merchant      | merchant_id                  |                                                 |
-| Customer      | customer_id                  | by_merchant (merchant_id)                       |
-| Card          | token                        | (the vault: PAN only encrypted)                 |
+
+Customers (``_customer``) and the card vault (``_vault``) live in their own modules: the
+process handler's cold path loads them only when it uses them.
 """
 
 from __future__ import annotations
@@ -21,7 +22,6 @@ from types import MappingProxyType
 from typing import Annotated
 
 from asyncdynamo import (
-    Encrypted,
     GlobalIndex,
     KeyRole,
     OmitEmpty,
@@ -36,8 +36,6 @@ from ._errors import InvalidTransitionError
 
 __all__ = [
     "TRANSITIONS",
-    "Card",
-    "Customer",
     "LedgerKind",
     "Merchant",
     "Payment",
@@ -162,28 +160,3 @@ class Merchant(StoredModel):
     active: bool = True
     partner_id: Annotated[str | None, OmitEmpty] = None
     currencies: list[str] = []
-
-
-class Customer(StoredModel):
-    """A merchant's customer (payments refer to it by ``customer_id``)."""
-
-    __table__ = "customers"
-
-    customer_id: Annotated[str, PartitionKey]
-    merchant_id: Annotated[str, GlobalIndex("by_merchant")]
-    name: str = ""
-    email: Annotated[str | None, OmitEmpty] = None
-
-
-class Card(StoredModel):
-    """The card vault: the PAN only envelope-encrypted (KMS), everything else is not secret."""
-
-    __table__ = "cards"
-
-    token: Annotated[str, PartitionKey]
-    merchant_id: str
-    pan: Annotated[str, Encrypted]
-    last4: str
-    brand: str
-    exp_month: int
-    exp_year: int

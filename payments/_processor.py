@@ -15,7 +15,6 @@ import logging
 import time
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from asyncdynamo import DB, ConfigurationError
@@ -33,7 +32,7 @@ from ._errors import (
 from ._gateway import AuthorizationRequest, Gateway, GatewayOutcome, GatewayResult
 from ._hashing import canonical_hash, check_idempotency_key
 from ._idempotency import IdempotencyRecord, IdempotencyStore, Phase
-from ._models import Card, LedgerKind, Merchant, Payment, PaymentStatus, Transaction
+from ._models import LedgerKind, Merchant, Payment, PaymentStatus, Transaction
 from ._money import Money
 from ._requests import (
     Change,
@@ -67,12 +66,6 @@ _STATUS_EVENT = {
     PaymentStatus.DECLINED: (AuditEvent.DECLINED, LedgerKind.DECLINE),
     PaymentStatus.FAILED: (AuditEvent.FAILED, LedgerKind.DECLINE),
 }
-
-
-@dataclass(slots=True)
-class _Plan:
-    payment: Payment
-    change: Change
 
 
 class Processor:
@@ -298,6 +291,8 @@ class Processor:
             stored: Payment = tx.put(payment)
             ledger_and_audit(tx, stored, PaymentStatus.PENDING, change, caller, answer, now)
             if self.config.kms_key_id is not None and answer.card_token:
+                from ._vault import Card  # only with a KMS key: the cold path without one skips it
+
                 tx.put(
                     Card(
                         token=answer.card_token,
@@ -471,10 +466,9 @@ class Processor:
                 decline_code=answer.decline_code or answer.outcome.value,
                 result=None,
             )
-        state = _Plan(payment, change)
 
         async def commit() -> Payment:
-            current, plan_now = state.payment, state.change
+            current, plan_now = payment, change  # as replan() last left them
             now = db.now()
             tx = db.transaction(token=token(claim.owner, f"{operation}:{current.version}"))
             # the whole item, replaced only if the stored version is the one read (optimistic
@@ -490,7 +484,8 @@ class Processor:
             return after
 
         async def replan() -> None:
+            nonlocal payment, change
             fresh = await self._load(db, payment_id, merchant_id)
-            state.payment, state.change = fresh, plan(fresh)
+            payment, change = fresh, plan(fresh)
 
         return await record(store, claim, commit, replan)

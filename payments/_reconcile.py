@@ -28,8 +28,8 @@ from asyncdynamo import (
 )
 
 from ._card import StoredModel
-from ._gateway import SettlementLine
 from ._models import LedgerKind, Transaction
+from ._settlement import SettlementLine
 
 if TYPE_CHECKING:
     from asyncdynamo import MultiAccountDB

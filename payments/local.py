@@ -26,10 +26,12 @@ from asyncdynamo.lambda_testing import LambdaContext
 from asyncdynamo.local import Endpoint, MotoServer, config_for
 
 from ._config import PaymentsLambdaConfig
-from ._gateway import AuthorizationRequest, FakeGateway, GatewayResult, SettlementLine
+from ._fake_gateway import FakeGateway
+from ._gateway import AuthorizationRequest, GatewayResult
 from ._models import Merchant
 from ._money import Money
 from ._reconcile import ReconciliationReport
+from ._settlement import SettlementLine
 from .events import load_event
 from .handlers import HandlerSettings, configure, reset
 

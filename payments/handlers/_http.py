@@ -10,8 +10,7 @@ import base64
 import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from asyncdynamo import CursorError, DeadlineExceededError
 
@@ -39,8 +38,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
-class HttpRequest:
+class HttpRequest(NamedTuple):  # a NamedTuple is built ~10x faster than a frozen dataclass
     """What a handler needs from an HTTP API event."""
 
     route: str

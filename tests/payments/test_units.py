@@ -94,6 +94,33 @@ def test_the_request_hash_never_contains_the_card_number() -> None:
     assert "424242424242" not in str(card.canonical())
 
 
+@pytest.mark.parametrize(
+    ("number", "cvc", "field"),
+    [
+        ("4242 4242 4242 4242", "123", None),  # spaces and dashes are dropped
+        ("4242-4242-4242-4242", "1234", None),
+        ("42424242424", None, "card.number"),  # 11 digits
+        ("4" * 20, None, "card.number"),  # 20 digits
+        ("424242424242424\u00b2", None, "card.number"),  # superscript two: a digit, not 0-9
+        ("\u0664\u0662" * 8, None, "card.number"),  # Arabic-Indic digits
+        ("4242424242424242\n", None, "card.number"),
+        ("4242424242424242", "12", "card.cvc"),
+        ("4242424242424242", "12345", "card.cvc"),
+        ("4242424242424242", "\uff11\uff12\uff13", "card.cvc"),  # fullwidth digits
+        ("4242424242424242", "123\n", "card.cvc"),
+    ],
+)
+def test_card_numbers_and_codes_are_ascii_digits_of_the_right_length(
+    number: str, cvc: str | None, field: str | None
+) -> None:
+    if field is None:
+        assert CardDetails(number, exp_month=1, exp_year=2030, cvc=cvc).last4 == number[-4:]
+        return
+    with pytest.raises(PaymentRequestError) as caught:
+        CardDetails(number, exp_month=1, exp_year=2030, cvc=cvc)
+    assert caught.value.field == field
+
+
 @pytest.mark.parametrize("key", ["", "x" * 256, "tab\there", "new\nline", 42])
 def test_bad_idempotency_keys_are_refused(key: object) -> None:
     with pytest.raises(InvalidIdempotencyKeyError):

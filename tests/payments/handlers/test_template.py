@@ -120,6 +120,11 @@ def test_the_environment_the_template_sets_builds_the_handlers_settings() -> Non
     assert isinstance(config, Config)
 
 
+def test_the_functions_skip_pydantics_plugin_scan() -> None:
+    variables = template()["Globals"]["Function"]["Environment"]["Variables"]
+    assert variables["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+
+
 @pytest.mark.parametrize("name", EVENT_NAMES)
 def test_every_example_event_loads(name: str) -> None:
     values = {"payment_id": "pay_1", "day": "2026-11-30", "from": "a", "to": "b"}
