@@ -21,7 +21,6 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -39,6 +38,7 @@ from ._lambda_env import (
 )
 from ._model import Model, spec_of
 from ._ops import build_projection_validators
+from ._record import FrozenRecord, replace, setfield
 from ._runner import (
     LambdaContextLike,
     begin_invocation,
@@ -54,8 +54,7 @@ __all__ = ["LambdaConfig", "LambdaDB", "new_lambda_optimized"]
 _log = logging.getLogger("asyncdynamo.lambda")
 
 
-@dataclass(frozen=True, slots=True)
-class LambdaConfig:
+class LambdaConfig(FrozenRecord):
     """How a :class:`LambdaDB` is set up.
 
     Attributes:
@@ -73,18 +72,40 @@ class LambdaConfig:
             container's (once). Tests pass one.
     """
 
-    base_config: Config | None = None
-    enable_xray: bool = False
-    warm_pool_size: int | None = None
-    timeout_buffer: float | None = None
-    tracer_provider: Any = None
-    environment: LambdaEnvironment | None = None
+    __slots__ = (
+        "base_config",
+        "enable_xray",
+        "environment",
+        "timeout_buffer",
+        "tracer_provider",
+        "warm_pool_size",
+    )
+    base_config: Config | None
+    enable_xray: bool
+    warm_pool_size: int | None
+    timeout_buffer: float | None
+    tracer_provider: Any
+    environment: LambdaEnvironment | None
 
-    def __post_init__(self) -> None:
-        if self.warm_pool_size is not None and self.warm_pool_size < 1:
+    def __init__(
+        self,
+        base_config: Config | None = None,
+        enable_xray: bool = False,
+        warm_pool_size: int | None = None,
+        timeout_buffer: float | None = None,
+        tracer_provider: Any = None,
+        environment: LambdaEnvironment | None = None,
+    ) -> None:
+        if warm_pool_size is not None and warm_pool_size < 1:
             raise ConfigurationError("LambdaConfig.warm_pool_size must be at least 1")
-        if self.timeout_buffer is not None and self.timeout_buffer < 0:
+        if timeout_buffer is not None and timeout_buffer < 0:
             raise ConfigurationError("LambdaConfig.timeout_buffer must not be negative")
+        setfield(self, "base_config", base_config)
+        setfield(self, "enable_xray", enable_xray)
+        setfield(self, "warm_pool_size", warm_pool_size)
+        setfield(self, "timeout_buffer", timeout_buffer)
+        setfield(self, "tracer_provider", tracer_provider)
+        setfield(self, "environment", environment)
 
     def resolve(self) -> tuple[Config, float, LambdaEnvironment]:
         """The effective ``Config`` and cleanup buffer, and the environment they came from."""

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from .._errors import ConfigurationError
+from .._record import FrozenRecord, setfield
 
 __all__ = ["DataKeyCachePolicy"]
 
 
-@dataclass(frozen=True, slots=True)
-class DataKeyCachePolicy:
+class DataKeyCachePolicy(FrozenRecord):
     """Bounds on the per-DB cache of KMS data keys.
 
     One KMS ``GenerateDataKey`` gives a data key that seals values of one (table, attribute) until
@@ -28,14 +26,20 @@ class DataKeyCachePolicy:
         max_entries: data keys held per cache (sealing and opening each).
     """
 
-    max_age: float = 300.0
-    max_uses: int = 10_000
-    max_entries: int = 256
+    __slots__ = ("max_age", "max_entries", "max_uses")
+    max_age: float
+    max_uses: int
+    max_entries: int
 
-    def __post_init__(self) -> None:
-        if not self.max_age > 0:
+    def __init__(
+        self, max_age: float = 300.0, max_uses: int = 10_000, max_entries: int = 256
+    ) -> None:
+        if not max_age > 0:
             raise ConfigurationError("DataKeyCachePolicy.max_age must be positive seconds")
-        if not 1 <= self.max_uses <= 2**32:
+        if not 1 <= max_uses <= 2**32:
             raise ConfigurationError("DataKeyCachePolicy.max_uses must be 1 to 2**32")
-        if self.max_entries < 1:
+        if max_entries < 1:
             raise ConfigurationError("DataKeyCachePolicy.max_entries must be at least 1")
+        setfield(self, "max_age", max_age)
+        setfield(self, "max_uses", max_uses)
+        setfield(self, "max_entries", max_entries)
