@@ -1,16 +1,25 @@
-"""Deriving a model class's :class:`TableSpec` from its fields and ``Annotated`` markers."""
+"""Reading a model class's declaration into its :class:`TableSpec`.
+
+Each field's annotation gives its value kind (:func:`kind_of`) and whether it is a pydantic
+``Json[...]`` field (:func:`json_adapter`: validated only from JSON text, so stored as that text);
+its ``Annotated`` markers give its role in the table.
+"""
 
 from __future__ import annotations
 
+import enum
 import types
-from typing import Any
+import typing
+import uuid
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any, Literal, Union
 
+from pydantic import Json
 from pydantic.fields import FieldInfo
 
 from ._compat import Compat, model_compat, model_marks_writes
 from ._errors import ModelDeclarationError
-from ._json_field import json_adapter
-from ._kinds import ValueKind, is_time, kind_of, strip_optional
 from ._markers import (
     TTL,
     Attr,
@@ -36,9 +45,105 @@ from ._spec import (
     IndexSpec,
     TableNameResolver,
     TableSpec,
+    ValueKind,
 )
 
-__all__ = ["build_spec"]
+__all__ = ["build_spec", "is_time", "json_adapter", "kind_of", "strip_optional"]
+
+
+_KIND_BY_TYPE: dict[type, ValueKind] = {
+    str: ValueKind.STRING,
+    uuid.UUID: ValueKind.STRING,
+    datetime: ValueKind.STRING,
+    date: ValueKind.STRING,
+    int: ValueKind.NUMBER,
+    float: ValueKind.NUMBER,
+    Decimal: ValueKind.NUMBER,
+    bytes: ValueKind.BINARY,
+    bool: ValueKind.BOOL,
+}
+
+
+def strip_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return strip_optional(typing.get_args(annotation)[0])
+    if origin is Union or origin is types.UnionType:
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        optional = len(args) != len(typing.get_args(annotation))
+        if len(args) == 1:
+            inner, inner_optional = strip_optional(args[0])
+            return inner, optional or inner_optional
+        return annotation, optional
+    return annotation, False
+
+
+def kind_of(annotation: Any) -> ValueKind:
+    origin = typing.get_origin(annotation)
+    if origin is Literal:
+        values = typing.get_args(annotation)
+        if all(isinstance(v, str) for v in values):
+            return ValueKind.STRING
+        if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+            return ValueKind.NUMBER
+        return ValueKind.ANY
+    if origin in (set, frozenset):
+        return ValueKind.SET
+    if origin in (list, tuple):
+        return ValueKind.LIST
+    if origin is dict:
+        return ValueKind.MAP
+    if isinstance(annotation, type):
+        if annotation in (set, frozenset):
+            return ValueKind.SET
+        if issubclass(annotation, enum.Enum):
+            members = [m.value for m in annotation]
+            if members and all(isinstance(v, str) for v in members):
+                return ValueKind.STRING
+            if members and all(isinstance(v, int) for v in members):
+                return ValueKind.NUMBER
+            return ValueKind.ANY
+        if issubclass(annotation, bool):
+            return ValueKind.BOOL
+        for base, kind in _KIND_BY_TYPE.items():
+            if issubclass(annotation, base):
+                return kind
+        if hasattr(annotation, "model_fields") or issubclass(annotation, dict):
+            return ValueKind.MAP
+        if issubclass(annotation, list | tuple):
+            return ValueKind.LIST
+    return ValueKind.ANY
+
+
+def is_time(annotation: Any) -> bool:
+    return isinstance(annotation, type) and issubclass(annotation, datetime)
+
+
+_JSON: type[Any] = Json
+
+
+def _holds_json(annotation: Any, metadata: list[Any]) -> bool:
+    if any(meta is _JSON or isinstance(meta, _JSON) for meta in metadata):
+        return True
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        inner, *extra = typing.get_args(annotation)
+        return _holds_json(inner, extra)
+    if origin is Union or origin is types.UnionType:
+        return any(_holds_json(arg, []) for arg in typing.get_args(annotation))
+    return False
+
+
+def json_adapter(info: FieldInfo) -> Any:
+    """A TypeAdapter for a ``Json[...]`` field (stored as its JSON text), else ``None``."""
+    if not _holds_json(info.annotation, list(info.metadata)):
+        return None
+    from pydantic import TypeAdapter
+
+    annotation: Any = info.annotation
+    if info.metadata:
+        annotation = typing.Annotated[annotation, *info.metadata]
+    return TypeAdapter(annotation)
 
 
 def _markers(info: FieldInfo, owner: str, name: str) -> list[Marker]:

@@ -12,7 +12,6 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from ._codec import AttributeValue, deserialize
@@ -33,6 +32,8 @@ from ._spec import TableSpec
 
 if TYPE_CHECKING:
     # Imported where used: a handler whose first request is a GetItem never loads expressions.
+    from pydantic import TypeAdapter
+
     from ._expr import Condition, Path, Placeholders
     from ._update import Update
 
@@ -449,6 +450,9 @@ _ADAPTERS: dict[tuple[type[Any], str], TypeAdapter[Any]] = {}
 def _adapter(spec: TableSpec, name: str) -> TypeAdapter[Any]:
     adapter = _ADAPTERS.get((spec.model, name))
     if adapter is None:
+        # Projections only: pydantic loads its TypeAdapter module on first use, not on a cold start.
+        from pydantic import TypeAdapter
+
         adapter = TypeAdapter(spec.model.model_fields[name].annotation)
         _ADAPTERS[(spec.model, name)] = adapter
     return adapter

@@ -15,13 +15,14 @@ generating code:
   (name and annotation, in order) are built on first use. Code here calls :func:`replace`,
   which needs none.
 
-A record's fields are its ``__slots__`` (after those of a record it extends), each annotated in
-the class body and taken by ``__init__`` under the same name. A frozen record's ``__init__`` sets
+A record's fields are its ``__slots__``, in the order the class body annotates them (after those
+of a record it extends), each taken by ``__init__`` under the same name. A frozen record's ``__init__`` sets
 them with :data:`setfield`.
 """
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Mapping
 from dataclasses import Field, FrozenInstanceError
 from types import MappingProxyType
@@ -44,7 +45,6 @@ class _DataclassFields:
 
     def __get__(self, record: object, owner: type[Record]) -> dict[str, Field[Any]]:
         import dataclasses
-        import inspect
 
         annotations: dict[str, Any] = {}
         for klass in reversed(owner.__mro__):
@@ -86,7 +86,11 @@ class Record:
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
         own = cls.__dict__.get("__slots__", ())
-        cls._fields = cls._fields + ((own,) if isinstance(own, str) else tuple(own))
+        slots = {own} if isinstance(own, str) else set(own)
+        fields = tuple(name for name in inspect.get_annotations(cls) if name in slots)
+        if len(fields) != len(slots):
+            raise TypeError(f"{cls.__qualname__}: annotate every slot (they are its fields)")
+        cls._fields = cls._fields + fields
         cls._compared = tuple(name for name in cls._fields if name not in cls._hidden)
 
     def __eq__(self, other: object) -> bool:

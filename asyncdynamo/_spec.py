@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._compat import Compat
 from ._errors import ModelDeclarationError
-from ._kinds import ValueKind
 from ._record import FrozenRecord, setfield
 
 if TYPE_CHECKING:
@@ -27,6 +26,19 @@ __all__ = [
     "TableSpec",
     "ValueKind",
 ]
+
+
+class ValueKind(StrEnum):
+    """What a field's values look like in DynamoDB (key types are S, N or B)."""
+
+    STRING = "S"
+    NUMBER = "N"
+    BINARY = "B"
+    BOOL = "BOOL"
+    SET = "SET"
+    LIST = "L"
+    MAP = "M"
+    ANY = "ANY"
 
 
 class IndexKind(StrEnum):
