@@ -422,12 +422,14 @@ def _bounded_method(
 def _bind_coroutine_methods(view: type[_DeadlineView]) -> None:
     # Every public coroutine method DB (or LambdaDB) has when this module is imported, including
     # ones added to DB after this was written, runs whole under the view's deadline.
-    for name in dir(LambdaDB):
-        if name.startswith("_") or name in vars(view):
-            continue
-        member = inspect.getattr_static(LambdaDB, name)
-        if inspect.iscoroutinefunction(member):  # plain methods only, not class/static ones
-            setattr(view, name, _bounded_method(name, member))
+    seen = set(vars(view))
+    for klass in LambdaDB.__mro__:  # what inspect.getattr_static finds, without a lookup per name
+        for name, member in vars(klass).items():
+            if name.startswith("_") or name in seen:
+                continue
+            seen.add(name)
+            if inspect.iscoroutinefunction(member):  # plain methods only, not class/static ones
+                setattr(view, name, _bounded_method(name, member))
 
 
 _bind_coroutine_methods(_DeadlineView)

@@ -61,23 +61,19 @@ OURS = {
     "asyncdynamo._config",
     "asyncdynamo._db",
     "asyncdynamo._db_many",  # DB's query/scan/batch/transaction methods (their builders load lazily)
-    "asyncdynamo._encryption",  # an empty package __init__
-    "asyncdynamo._encryption._policy",  # DataKeyCachePolicy, a Config field (stdlib only)
-    "asyncdynamo._error_table",
+    "asyncdynamo._declare",  # reads a model's annotations and markers into its spec
     "asyncdynamo._errors",  # the error classes, by layer (partner errors load on first use)
     "asyncdynamo._errors._base",
     "asyncdynamo._errors._outcome",
     "asyncdynamo._errors._service",
     "asyncdynamo._item",
-    "asyncdynamo._json_field",  # how a spec recognises Json[...] fields
-    "asyncdynamo._kinds",  # a field's value kind, read from its annotation when its spec is built
     "asyncdynamo._lambda",
     "asyncdynamo._lambda_client",
     "asyncdynamo._lambda_env",
     "asyncdynamo._markers",
     "asyncdynamo._model",
     "asyncdynamo._ops",
-    "asyncdynamo._outcome",
+    "asyncdynamo._record",  # the base of settings and specs (frozen slotted records)
     "asyncdynamo._runner",
     "asyncdynamo._snapstart",
     "asyncdynamo._spec",
