@@ -25,6 +25,7 @@ from ._ops import (
     prepare_update,
     utc_time,
 )
+from ._outcome import send_write
 from ._spec import TableSpec
 from ._transport import Transport
 
@@ -188,8 +189,6 @@ class DB(ManyItems):
         params = {**write.params, **extra}
         if "ConditionExpression" in params:
             params["ReturnValuesOnConditionCheckFailure"] = "ALL_OLD"
-        from ._outcome import send_write  # writes only: a GetItem cold start never loads it
-
         try:
             # A lost answer is resolved (applied once, or WriteOutcomeUnknownError) there.
             return await send_write(self.client, write, params)

@@ -73,6 +73,7 @@ OURS = {
     "asyncdynamo._markers",
     "asyncdynamo._model",
     "asyncdynamo._ops",
+    "asyncdynamo._outcome",
     "asyncdynamo._record",  # the base of settings and specs (frozen slotted records)
     "asyncdynamo._runner",
     "asyncdynamo._snapstart",

@@ -57,6 +57,7 @@ IMPORTED = {
     "asyncdynamo._markers",
     "asyncdynamo._model",
     "asyncdynamo._ops",
+    "asyncdynamo._outcome",  # send_write: imported where used would cost ~1 µs per write
     "asyncdynamo._record",
     "asyncdynamo._runner",
     "asyncdynamo._snapstart",
