@@ -40,6 +40,13 @@ print(json.dumps({{
     "result": result,
     "ssl_context": http._ssl_context is not None,
     "loaded": sorted(sys.modules),
+    "dataclasses": sorted(  # @dataclass costs most of a millisecond per class at import
+        f"{{name}}.{{cls.__qualname__}}"
+        for name, module in list(sys.modules.items())
+        if name.startswith("asyncdynamo")
+        for cls in vars(module).values()
+        if isinstance(cls, type) and cls.__module__ == name and "__dataclass_params__" in vars(cls)
+    ),
 }}))
 """
 _LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
@@ -105,6 +112,7 @@ NEVER = {
 class ColdRun:
     result: dict[str, object]
     ssl_context: bool
+    dataclasses: list[str]  # asyncdynamo classes built by @dataclass
     modules: dict[str, int]  # module -> import self time (µs), in import order
 
 
@@ -132,7 +140,7 @@ def run_cold_handler(config: Config) -> ColdRun:
     modules = {
         m.group(2): int(m.group(1)) for m in _LINE.finditer(after_start) if m.group(2) in loaded
     }
-    return ColdRun(report["result"], report["ssl_context"], modules)
+    return ColdRun(report["result"], report["ssl_context"], report["dataclasses"], modules)
 
 
 def top_level(module: str) -> str:
@@ -169,6 +177,7 @@ def test_a_cold_get_handler_imports_only_what_its_first_request_uses(
     ours = {m for m in loaded if top_level(m) == "asyncdynamo"}
     extra = {m: f"{run.modules[m]} µs" for m in sorted(ours - OURS)}
     assert not extra, f"not needed by a GetItem (import self time): {extra}"
+    assert run.dataclasses == [], "use asyncdynamo._record on the cold path"
     # asyncio imports the ssl module itself; an http endpoint must not build a context (which
     # reads the CA bundle).
     assert not run.ssl_context
