@@ -9,7 +9,7 @@ from enum import StrEnum
 from typing import Any
 
 from ._errors import ConfigurationError
-from ._record import EMPTY, FrozenRecord, setfield
+from ._record import EMPTY, FrozenRecord, frozen, setfield
 
 __all__ = [
     "Config",
@@ -28,6 +28,7 @@ class TransportKind(StrEnum):
     LEAN = "lean"
 
 
+@frozen
 class Credentials(FrozenRecord):
     """AWS credentials; ``session_token`` and ``expiration`` (aware UTC) for temporary ones."""
 
@@ -53,6 +54,7 @@ class Credentials(FrozenRecord):
         return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***')"
 
 
+@frozen
 class RetryPolicy(FrozenRecord):
     """Exponential backoff with full jitter for retryable errors.
 
@@ -82,6 +84,7 @@ class RetryPolicy(FrozenRecord):
         return (rng or jitter)() * min(self.cap, self.base * float(1 << attempt))
 
 
+@frozen
 class DataKeyCachePolicy(FrozenRecord):
     """Bounds on the per-DB cache of KMS data keys.
 
@@ -152,6 +155,7 @@ CredentialsProvider = Callable[[], Awaitable[Credentials]]
 """Called before signing each request; must return valid (unexpired) credentials quickly."""
 
 
+@frozen
 class Config(FrozenRecord):
     """How a DB reaches DynamoDB.
 

@@ -38,7 +38,7 @@ from ._lambda_env import (
 )
 from ._model import Model, spec_of
 from ._ops import build_projection_validators
-from ._record import FrozenRecord, replace, setfield
+from ._record import FrozenRecord, frozen, replace, setfield
 from ._runner import (
     LambdaContextLike,
     begin_invocation,
@@ -54,6 +54,7 @@ __all__ = ["LambdaConfig", "LambdaDB", "new_lambda_optimized"]
 _log = logging.getLogger("asyncdynamo.lambda")
 
 
+@frozen
 class LambdaConfig(FrozenRecord):
     """How a :class:`LambdaDB` is set up.
 

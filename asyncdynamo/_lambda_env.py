@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 
-from ._record import FrozenRecord, setfield
+from ._record import FrozenRecord, frozen, setfield
 
 __all__ = [
     "LambdaEnvironment",
@@ -28,6 +28,7 @@ _FULL_VCPU_MB = 1769
 _UNKNOWN_MEMORY_MB = _FULL_VCPU_MB
 
 
+@frozen
 class LambdaEnvironment(FrozenRecord):
     """The Lambda container as its runtime describes it.
 

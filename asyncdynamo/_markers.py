@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from enum import StrEnum
 
-from ._record import FrozenRecord, setfield
+from ._record import FrozenRecord, frozen, setfield
 
 __all__ = [
     "TTL",
@@ -84,6 +84,7 @@ class SortKey(Marker):
     __slots__ = ()
 
 
+@frozen
 class GlobalIndex(FrozenRecord, Marker):
     """Membership in a global secondary index.
 
@@ -113,6 +114,7 @@ class GlobalIndex(FrozenRecord, Marker):
         setfield(self, "include", include)
 
 
+@frozen
 class LocalIndex(FrozenRecord, Marker):
     """The sort key of a local secondary index (its partition key is the table's)."""
 
@@ -175,6 +177,7 @@ class OmitEmpty(Marker):
     __slots__ = ()
 
 
+@frozen
 class Attr(FrozenRecord, Marker):
     """Store the field under another attribute name (e.g. a short or generic name)."""
 

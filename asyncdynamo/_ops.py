@@ -27,7 +27,7 @@ from ._errors import (
     VersionConflictError,
 )
 from ._item import check_size, decode_field, from_attributes, from_item, key_of, to_item
-from ._record import EMPTY, FrozenRecord, setfield
+from ._record import EMPTY, FrozenRecord, frozen, setfield
 from ._spec import TableSpec
 
 if TYPE_CHECKING:
@@ -59,6 +59,7 @@ class WriteKind(StrEnum):
     CHECK = "ConditionCheck"
 
 
+@frozen
 class PreparedWrite(FrozenRecord):
     """One write, ready to send alone or as a transaction action."""
 

@@ -16,8 +16,21 @@ generating code:
   which needs none.
 
 A record's fields are its ``__slots__``, in the order the class body annotates them (after those
-of a record it extends), each taken by ``__init__`` under the same name. A frozen record's ``__init__`` sets
-them with :data:`setfield`.
+of a record it extends), each taken by ``__init__`` under the same name. A frozen record's
+``__init__`` sets them with :data:`setfield`, and :func:`frozen` tells type checkers they are
+read-only:
+
+```python
+@frozen
+class Point(FrozenRecord):
+    __slots__ = ("x", "y")
+    x: int
+    y: int
+
+    def __init__(self, x: int, y: int = 0) -> None:
+        setfield(self, "x", x)
+        setfield(self, "y", y)
+```
 """
 
 from __future__ import annotations
@@ -26,11 +39,12 @@ import inspect
 from collections.abc import Mapping
 from dataclasses import Field, FrozenInstanceError
 from types import MappingProxyType
-from typing import Any, ClassVar, TypeVar
+from typing import Any, ClassVar, TypeVar, dataclass_transform
 
-__all__ = ["EMPTY", "FrozenRecord", "Record", "replace", "setfield"]
+__all__ = ["EMPTY", "FrozenRecord", "Record", "frozen", "replace", "setfield"]
 
 R = TypeVar("R", bound="Record")
+T = TypeVar("T")
 
 setfield = object.__setattr__
 """Sets a field of a frozen record (in its ``__init__``)."""
@@ -114,6 +128,13 @@ class Record:
     def __setstate__(self, state: tuple[Any, ...]) -> None:
         for name, value in zip(self._fields, state, strict=True):
             setfield(self, name, value)
+
+
+@dataclass_transform(frozen_default=True)
+def frozen(cls: type[T]) -> type[T]:
+    """Mark a :class:`FrozenRecord` for type checkers: read-only fields, ``dataclasses.replace``
+    checked against them (what a frozen dataclass got). Does nothing at run time."""
+    return cls
 
 
 class FrozenRecord(Record):

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._compat import Compat
 from ._errors import ModelDeclarationError
-from ._record import FrozenRecord, setfield
+from ._record import FrozenRecord, frozen, setfield
 
 if TYPE_CHECKING:
     from ._markers import Projection
@@ -58,6 +58,7 @@ class FieldCodec(Protocol):
     def decode(self, value: Mapping[str, Any]) -> Any: ...
 
 
+@frozen
 class FieldSpec(FrozenRecord):
     """One model field and how it is stored."""
 
@@ -139,6 +140,7 @@ class FieldSpec(FrozenRecord):
         return self.kind.value
 
 
+@frozen
 class IndexSpec(FrozenRecord):
     """A secondary index declared by the model."""
 
@@ -170,6 +172,7 @@ class IndexSpec(FrozenRecord):
 TableNameResolver = Callable[[Any], str]
 
 
+@frozen
 class TableSpec(FrozenRecord):
     """Everything asyncdynamo needs to know about a model class, derived once."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from .._record import FrozenRecord, setfield
+from .._record import FrozenRecord, frozen, setfield
 from ._base import AsyncDynamoError
 
 # --- the service answered with an error -------------------------------------------------------
@@ -89,6 +89,7 @@ class ItemAlreadyExistsError(ConditionalCheckFailedError):
     to replace it."""
 
 
+@frozen
 class CancellationReason(FrozenRecord):
     """Why one action of a cancelled transaction failed (``code`` is ``"None"`` if it did not)."""
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from asyncdynamo._errors import ConfigurationError
-from asyncdynamo._record import FrozenRecord, setfield
+from asyncdynamo._record import FrozenRecord, frozen, setfield
 
 __all__ = ["Endpoint", "regional_url", "resolve_endpoint"]
 
@@ -18,6 +18,7 @@ _PARTITION_SUFFIXES = (
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
+@frozen
 class Endpoint(FrozenRecord):
     """A resolved service endpoint.
 

@@ -43,7 +43,7 @@ def test_equal_fields_make_equal_records_with_equal_hashes() -> None:
 
 def test_a_frozen_record_refuses_assignment_and_deletion() -> None:
     with pytest.raises(dataclasses.FrozenInstanceError):
-        CONFIG.region = "us-east-1"
+        CONFIG.region = "us-east-1"  # type: ignore[misc]
     with pytest.raises(dataclasses.FrozenInstanceError):
         del CONFIG.region
 
