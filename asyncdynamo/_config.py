@@ -71,13 +71,16 @@ class RetryPolicy(FrozenRecord):
     cap: float
 
     def __init__(self, max_attempts: int = 8, base: float = 0.025, cap: float = 2.0) -> None:
-        if max_attempts < 1:
-            raise ConfigurationError("RetryPolicy.max_attempts must be at least 1")
-        if not (base > 0 and cap > 0):
-            raise ConfigurationError("RetryPolicy.base and cap must be positive")
         setfield(self, "max_attempts", max_attempts)
         setfield(self, "base", base)
         setfield(self, "cap", cap)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # also run by pydantic when it builds one from a dict
+        if self.max_attempts < 1:
+            raise ConfigurationError("RetryPolicy.max_attempts must be at least 1")
+        if not (self.base > 0 and self.cap > 0):
+            raise ConfigurationError("RetryPolicy.base and cap must be positive")
 
     def backoff(self, attempt: int, rng: Callable[[], float] | None = None) -> float:
         """The sleep before retry number ``attempt + 1`` (``rng`` defaults to :func:`jitter`)."""
@@ -111,15 +114,18 @@ class DataKeyCachePolicy(FrozenRecord):
     def __init__(
         self, max_age: float = 300.0, max_uses: int = 10_000, max_entries: int = 256
     ) -> None:
-        if not max_age > 0:
-            raise ConfigurationError("DataKeyCachePolicy.max_age must be positive seconds")
-        if not 1 <= max_uses <= 2**32:
-            raise ConfigurationError("DataKeyCachePolicy.max_uses must be 1 to 2**32")
-        if max_entries < 1:
-            raise ConfigurationError("DataKeyCachePolicy.max_entries must be at least 1")
         setfield(self, "max_age", max_age)
         setfield(self, "max_uses", max_uses)
         setfield(self, "max_entries", max_entries)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # also run by pydantic when it builds one from a dict
+        if not self.max_age > 0:
+            raise ConfigurationError("DataKeyCachePolicy.max_age must be positive seconds")
+        if not 1 <= self.max_uses <= 2**32:
+            raise ConfigurationError("DataKeyCachePolicy.max_uses must be 1 to 2**32")
+        if self.max_entries < 1:
+            raise ConfigurationError("DataKeyCachePolicy.max_entries must be at least 1")
 
 
 def jitter() -> float:
@@ -253,18 +259,6 @@ class Config(FrozenRecord):
         kms_endpoint_url: str | None = None,
         data_key_cache: DataKeyCachePolicy = _DEFAULT_DATA_KEY_CACHE,
     ) -> None:
-        if max_pool_connections < 1:
-            raise ConfigurationError("Config.max_pool_connections must be at least 1")
-        if not (connect_timeout > 0 and read_timeout > 0):
-            raise ConfigurationError("Config.connect_timeout and read_timeout must be positive")
-        if cursor_secret is not None and (
-            not isinstance(cursor_secret, bytes) or len(cursor_secret) < MIN_CURSOR_SECRET
-        ):
-            # A short key makes cursors forgeable; failing here beats failing at the first page().
-            raise ConfigurationError(
-                f"Config.cursor_secret must be bytes of at least {MIN_CURSOR_SECRET} bytes "
-                "(e.g. secrets.token_bytes(32), the same in every process)"
-            )
         setfield(self, "region", region)
         setfield(self, "endpoint_url", endpoint_url)
         setfield(self, "sts_endpoint_url", sts_endpoint_url)
@@ -284,6 +278,22 @@ class Config(FrozenRecord):
         setfield(self, "kms_key_id", kms_key_id)
         setfield(self, "kms_endpoint_url", kms_endpoint_url)
         setfield(self, "data_key_cache", data_key_cache)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # also run by pydantic when it builds one from a dict
+        if self.max_pool_connections < 1:
+            raise ConfigurationError("Config.max_pool_connections must be at least 1")
+        if not (self.connect_timeout > 0 and self.read_timeout > 0):
+            raise ConfigurationError("Config.connect_timeout and read_timeout must be positive")
+        secret = self.cursor_secret
+        if secret is not None and (
+            not isinstance(secret, bytes) or len(secret) < MIN_CURSOR_SECRET
+        ):
+            # A short key makes cursors forgeable; failing here beats failing at the first page().
+            raise ConfigurationError(
+                f"Config.cursor_secret must be bytes of at least {MIN_CURSOR_SECRET} bytes "
+                "(e.g. secrets.token_bytes(32), the same in every process)"
+            )
 
     def endpoint_url_for(self, service: str) -> str | None:
         """The endpoint override for ``service`` (``"dynamodb"``, ``"sts"``, ``"kms"``).

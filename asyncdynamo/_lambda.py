@@ -97,16 +97,19 @@ class LambdaConfig(FrozenRecord):
         tracer_provider: Any = None,
         environment: LambdaEnvironment | None = None,
     ) -> None:
-        if warm_pool_size is not None and warm_pool_size < 1:
-            raise ConfigurationError("LambdaConfig.warm_pool_size must be at least 1")
-        if timeout_buffer is not None and timeout_buffer < 0:
-            raise ConfigurationError("LambdaConfig.timeout_buffer must not be negative")
         setfield(self, "base_config", base_config)
         setfield(self, "enable_xray", enable_xray)
         setfield(self, "warm_pool_size", warm_pool_size)
         setfield(self, "timeout_buffer", timeout_buffer)
         setfield(self, "tracer_provider", tracer_provider)
         setfield(self, "environment", environment)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # also run by pydantic when it builds one from a dict
+        if self.warm_pool_size is not None and self.warm_pool_size < 1:
+            raise ConfigurationError("LambdaConfig.warm_pool_size must be at least 1")
+        if self.timeout_buffer is not None and self.timeout_buffer < 0:
+            raise ConfigurationError("LambdaConfig.timeout_buffer must not be negative")
 
     def resolve(self) -> tuple[Config, float, LambdaEnvironment]:
         """The effective ``Config`` and cleanup buffer, and the environment they came from."""

@@ -11,8 +11,9 @@ generating code:
 - a dataclass-style ``repr``: fields in ``_hidden`` left out (also of ``==`` and ``hash``),
   fields in ``_redacted`` shown as ``'***'`` unless ``None``;
 - pickling and ``copy``;
-- ``dataclasses.replace``, ``fields``, ``asdict`` and ``is_dataclass``: the field descriptions
-  (name and annotation, in order) are built on first use. Code here calls :func:`replace`,
+- ``dataclasses.replace``, ``fields``, ``asdict`` and ``is_dataclass`` (and pydantic, for a
+  model field typed with a record): the field descriptions (name, annotation and the
+  ``__init__`` default, in order) are built on first use. Code here calls :func:`replace`,
   which needs none.
 
 A record's fields are its ``__slots__``, in the order the class body annotates them (after those
@@ -40,6 +41,7 @@ from collections.abc import Mapping
 from dataclasses import Field, FrozenInstanceError
 from types import MappingProxyType
 from typing import Any, ClassVar, TypeVar, dataclass_transform
+from weakref import WeakKeyDictionary
 
 __all__ = ["EMPTY", "FrozenRecord", "Record", "frozen", "replace", "setfield"]
 
@@ -55,29 +57,46 @@ EMPTY: Mapping[Any, Any] = MappingProxyType({})
 
 class _DataclassFields:
     """``__dataclass_fields__`` of a record class, described on first access (what
-    ``dataclasses.replace``/``fields``/``asdict``/``is_dataclass`` read), then cached on it."""
+    ``dataclasses.replace``/``fields``/``asdict``/``is_dataclass`` and pydantic read), then
+    cached: each field's annotation, and its default from ``__init__``."""
+
+    def __init__(self) -> None:
+        # Per class, not set on it: a description cached on a base would hide a subclass's.
+        self._described: WeakKeyDictionary[type[Record], dict[str, Field[Any]]] = (
+            WeakKeyDictionary()
+        )
 
     def __get__(self, record: object, owner: type[Record]) -> dict[str, Field[Any]]:
+        described = self._described.get(owner)
+        if described is None:
+            described = self._described[owner] = self._describe(owner)
+        return described
+
+    @staticmethod
+    def _describe(owner: type[Record]) -> dict[str, Field[Any]]:
+        if not owner._fields:  # the bases themselves
+            return {}
         import dataclasses
 
         annotations: dict[str, Any] = {}
         for klass in reversed(owner.__mro__):
             annotations.update(inspect.get_annotations(klass))
+        parameters = inspect.signature(owner).parameters
+        specs: list[tuple[str, Any, Field[Any]]] = []
+        for name in owner._fields:
+            options: dict[str, Any] = {}
+            if name in owner._hidden:
+                options.update(compare=False, repr=False)
+            default = parameters[name].default if name in parameters else inspect.Parameter.empty
+            if default is EMPTY:
+                options["default_factory"] = dict
+            elif default is not inspect.Parameter.empty:
+                options["default"] = default
+            specs.append((name, annotations.get(name, "Any"), dataclasses.field(**options)))
         twin = dataclasses.make_dataclass(
-            owner.__qualname__,
-            [
-                (name, annotations.get(name, "Any"), dataclasses.field(compare=False, repr=False))
-                if name in owner._hidden
-                else (name, annotations.get(name, "Any"))
-                for name in owner._fields
-            ],
-            init=False,
-            repr=False,
-            eq=False,
+            owner.__qualname__, specs, init=False, repr=False, eq=False
         )
-        fields = {field.name: field for field in dataclasses.fields(twin)}
-        type.__setattr__(owner, "__dataclass_fields__", fields)
-        return fields
+        return {field.name: field for field in dataclasses.fields(twin)}
 
 
 def _values(record: Record) -> tuple[Any, ...]:

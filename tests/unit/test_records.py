@@ -8,6 +8,8 @@ import pickle
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
+from pydantic import ValidationError as PydanticValidationError
 
 from asyncdynamo import (
     Config,
@@ -127,3 +129,36 @@ def test_every_slot_of_a_record_must_be_annotated() -> None:
 
     point: Any = Point(1, 2)
     assert repr(point).endswith("Point(y=1, x=2)")
+
+
+def test_a_pydantic_field_typed_with_a_record_validates_and_fills_defaults() -> None:
+    class Settings(BaseModel):
+        credentials: Credentials
+        retry: RetryPolicy = RetryPolicy()
+
+    settings = Settings.model_validate(
+        {"credentials": {"access_key_id": "AKID", "secret_access_key": "s"}, "retry": {"cap": 3}}
+    )
+    assert settings.credentials == Credentials("AKID", "s")
+    assert settings.retry == RetryPolicy(cap=3.0)
+    with pytest.raises(PydanticValidationError, match="base and cap must be positive"):
+        Settings.model_validate({"credentials": settings.credentials, "retry": {"cap": -1}})
+
+
+def test_describing_a_base_first_does_not_hide_a_subclass_fields() -> None:
+    assert dataclasses.fields(FrozenRecord) == ()
+
+    class Pair(FrozenRecord):
+        __slots__ = ("left", "right")
+        left: str
+        right: str
+
+        def __init__(self, left: str, right: str = "") -> None:
+            setfield(self, "left", left)
+            setfield(self, "right", right)
+
+    described = dataclasses.fields(Pair)
+    assert [(f.name, f.default) for f in described] == [
+        ("left", dataclasses.MISSING),
+        ("right", ""),
+    ]
