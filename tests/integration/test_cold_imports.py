@@ -20,6 +20,7 @@ import pytest
 from asyncdynamo import Config, TransportKind
 from asyncdynamo.lambda_testing import lambda_environ
 from tests.integration.lambda_handlers.cold_models import Payment
+from tests.unit.test_import_cost import IMPORTED
 
 pytestmark = pytest.mark.integration
 
@@ -59,33 +60,9 @@ THIRD_PARTY = {
     "typing_extensions",
     "typing_inspection",
 }
-# asyncdynamo modules a GetItem through LambdaDB and the lean transport needs.
-OURS = {
-    "asyncdynamo",
-    "asyncdynamo._client",
-    "asyncdynamo._codec",
-    "asyncdynamo._compat",  # each model's compatibility mode, read when its spec is built
-    "asyncdynamo._config",
-    "asyncdynamo._db",
-    "asyncdynamo._db_many",  # DB's query/scan/batch/transaction methods (their builders load lazily)
-    "asyncdynamo._declare",  # reads a model's annotations and markers into its spec
-    "asyncdynamo._errors",  # the error classes, by layer (partner errors load on first use)
-    "asyncdynamo._errors._base",
-    "asyncdynamo._errors._outcome",
-    "asyncdynamo._errors._service",
-    "asyncdynamo._item",
-    "asyncdynamo._lambda",
-    "asyncdynamo._lambda_client",
-    "asyncdynamo._lambda_env",
-    "asyncdynamo._markers",
-    "asyncdynamo._model",
-    "asyncdynamo._ops",
-    "asyncdynamo._outcome",
-    "asyncdynamo._record",  # the base of settings and specs (frozen slotted records)
-    "asyncdynamo._runner",
-    "asyncdynamo._snapstart",
-    "asyncdynamo._spec",
-    "asyncdynamo._transport",
+# asyncdynamo modules a GetItem through LambdaDB and the lean transport needs: what
+# `import asyncdynamo` loads, and the lean transport.
+OURS = IMPORTED | {
     "asyncdynamo._lean",
     "asyncdynamo._lean._credentials",
     "asyncdynamo._lean._endpoints",

@@ -36,17 +36,18 @@ built_by_dataclass = sorted(
 print(json.dumps({"loaded": loaded, "dataclasses": built_by_dataclass}))
 """
 
-# Every module `import asyncdynamo` loads (the LambdaDB handler's first GetItem needs each).
+# Every module `import asyncdynamo` loads (the LambdaDB handler's first GetItem needs each;
+# tests/integration/test_cold_imports.py checks that).
 IMPORTED = {
     "asyncdynamo",
     "asyncdynamo._client",
     "asyncdynamo._codec",
-    "asyncdynamo._compat",
+    "asyncdynamo._compat",  # each model's compatibility mode, read when its spec is built
     "asyncdynamo._config",
     "asyncdynamo._db",
-    "asyncdynamo._db_many",
-    "asyncdynamo._declare",
-    "asyncdynamo._errors",
+    "asyncdynamo._db_many",  # DB's query/scan/batch/transaction methods (their builders load lazily)
+    "asyncdynamo._declare",  # reads a model's annotations and markers into its spec
+    "asyncdynamo._errors",  # the error classes, by layer (partner errors load on first use)
     "asyncdynamo._errors._base",
     "asyncdynamo._errors._outcome",
     "asyncdynamo._errors._service",
@@ -58,7 +59,7 @@ IMPORTED = {
     "asyncdynamo._model",
     "asyncdynamo._ops",
     "asyncdynamo._outcome",  # send_write: imported where used would cost ~1 µs per write
-    "asyncdynamo._record",
+    "asyncdynamo._record",  # the base of settings and specs (frozen slotted records)
     "asyncdynamo._runner",
     "asyncdynamo._snapstart",
     "asyncdynamo._spec",
