@@ -6,10 +6,15 @@ from typing import Any as _Any
 from ._client import ConsumedCapacity, current_deadline, deadline_scope
 from ._codec import deserialize, deserialize_item, serialize, serialize_item
 from ._compat import Compat, EnvelopeFormat
-from ._config import Config, Credentials, CredentialsProvider, RetryPolicy, TransportKind
+from ._config import (
+    Config,
+    Credentials,
+    CredentialsProvider,
+    DataKeyCachePolicy,
+    RetryPolicy,
+    TransportKind,
+)
 from ._db import DB, create_transport
-from ._encryption._policy import DataKeyCachePolicy
-from ._error_table import error_from_service
 from ._errors import (
     AccessDeniedError,
     AsyncDynamoError,
@@ -81,6 +86,7 @@ from ._transport import Transport
 
 if _TYPE_CHECKING:
     from ._batch import Key
+    from ._error_table import error_from_service
     from ._errors import (
         AssumeRoleFailedError,
         AssumeRoleUnavailableError,
@@ -101,9 +107,10 @@ if _TYPE_CHECKING:
 
 # Imported on first use: a Lambda handler whose first request is a GetItem never pays for
 # expressions, updates, queries, batches, transactions, schema management or partner accounts
-# (nor their errors).
+# (nor their errors), nor for the table of service error codes until an error answer arrives.
 _LAZY: dict[str, str] = {
     "Key": "_batch",
+    "error_from_service": "_error_table",
     "AssumeRoleFailedError": "_errors",
     "AssumeRoleUnavailableError": "_errors",
     "PartnerAccountMismatchError": "_errors",

@@ -43,7 +43,6 @@ from ._errors import (
 from ._item import from_item, key_from_values, key_of, to_item
 from ._lambda_client import note_unfinished
 from ._model import Model, spec_of
-from ._pages import first_error
 from ._spec import TableSpec
 
 if TYPE_CHECKING:
@@ -167,6 +166,8 @@ async def _run_chunks(
             for chunk in chunks:
                 group.create_task(one(chunk))
     except ExceptionGroup as failure:
+        from ._pages import first_error  # a failed batch only: _pages is the query layer
+
         raise first_error(failure) from None
     return leftovers, (errors[0] if errors else None)
 

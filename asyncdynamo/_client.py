@@ -6,7 +6,6 @@ import asyncio
 from collections.abc import Awaitable, Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass, field
 from typing import Any
 
 from ._config import RetryPolicy, jitter
@@ -17,6 +16,7 @@ from ._errors import (
     TransportError,
     WriteOutcomeUnknownError,
 )
+from ._record import Record
 from ._transport import Transport, repeatable
 
 __all__ = [
@@ -77,14 +77,26 @@ def deadline_scope(deadline: float | None) -> Iterator[None]:
         _DEADLINE.reset(token)
 
 
-@dataclass(slots=True)
-class ConsumedCapacity:
+class ConsumedCapacity(Record):
     """Capacity units consumed by the calls made while this tracker was active."""
 
-    read_units: float = 0.0
-    write_units: float = 0.0
-    calls: int = 0
-    by_table: dict[str, float] = field(default_factory=dict)
+    __slots__ = ("by_table", "calls", "read_units", "write_units")
+    read_units: float
+    write_units: float
+    calls: int
+    by_table: dict[str, float]
+
+    def __init__(
+        self,
+        read_units: float = 0.0,
+        write_units: float = 0.0,
+        calls: int = 0,
+        by_table: dict[str, float] | None = None,
+    ) -> None:
+        self.read_units = read_units
+        self.write_units = write_units
+        self.calls = calls
+        self.by_table = {} if by_table is None else by_table
 
     @property
     def total_units(self) -> float:

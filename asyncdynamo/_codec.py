@@ -241,7 +241,7 @@ def model_values(instance: BaseModel) -> dict[str, Any]:
     model = type(instance)
     keys = _MODEL_KEYS.get(model)
     if keys is None:
-        from ._json_field import json_adapter
+        from ._declare import json_adapter
 
         keys = tuple(
             (name, _storage_key(model, name), json_adapter(info))

@@ -4,15 +4,21 @@ from __future__ import annotations
 
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from ._encryption._policy import DataKeyCachePolicy
 from ._errors import ConfigurationError
+from ._record import EMPTY, FrozenRecord, frozen, setfield
 
-__all__ = ["Config", "Credentials", "CredentialsProvider", "RetryPolicy", "TransportKind"]
+__all__ = [
+    "Config",
+    "Credentials",
+    "CredentialsProvider",
+    "DataKeyCachePolicy",
+    "RetryPolicy",
+    "TransportKind",
+]
 
 
 class TransportKind(StrEnum):
@@ -22,21 +28,34 @@ class TransportKind(StrEnum):
     LEAN = "lean"
 
 
-@dataclass(frozen=True, slots=True)
-class Credentials:
+@frozen
+class Credentials(FrozenRecord):
     """AWS credentials; ``session_token`` and ``expiration`` (aware UTC) for temporary ones."""
 
+    __slots__ = ("access_key_id", "expiration", "secret_access_key", "session_token")
     access_key_id: str
     secret_access_key: str
-    session_token: str | None = None
-    expiration: datetime | None = None
+    session_token: str | None
+    expiration: datetime | None
+
+    def __init__(
+        self,
+        access_key_id: str,
+        secret_access_key: str,
+        session_token: str | None = None,
+        expiration: datetime | None = None,
+    ) -> None:
+        setfield(self, "access_key_id", access_key_id)
+        setfield(self, "secret_access_key", secret_access_key)
+        setfield(self, "session_token", session_token)
+        setfield(self, "expiration", expiration)
 
     def __repr__(self) -> str:  # never print the secret
         return f"Credentials(access_key_id={self.access_key_id!r}, secret_access_key='***')"
 
 
-@dataclass(frozen=True, slots=True)
-class RetryPolicy:
+@frozen
+class RetryPolicy(FrozenRecord):
     """Exponential backoff with full jitter for retryable errors.
 
     Invalid values (``max_attempts < 1``, a non-positive ``base`` or ``cap``) raise
@@ -46,11 +65,18 @@ class RetryPolicy:
     A sleep that would end after the caller's deadline is never started.
     """
 
-    max_attempts: int = 8
-    base: float = 0.025
-    cap: float = 2.0
+    __slots__ = ("base", "cap", "max_attempts")
+    max_attempts: int
+    base: float
+    cap: float
 
-    def __post_init__(self) -> None:
+    def __init__(self, max_attempts: int = 8, base: float = 0.025, cap: float = 2.0) -> None:
+        setfield(self, "max_attempts", max_attempts)
+        setfield(self, "base", base)
+        setfield(self, "cap", cap)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # also run by pydantic when it builds one from a dict
         if self.max_attempts < 1:
             raise ConfigurationError("RetryPolicy.max_attempts must be at least 1")
         if not (self.base > 0 and self.cap > 0):
@@ -59,6 +85,47 @@ class RetryPolicy:
     def backoff(self, attempt: int, rng: Callable[[], float] | None = None) -> float:
         """The sleep before retry number ``attempt + 1`` (``rng`` defaults to :func:`jitter`)."""
         return (rng or jitter)() * min(self.cap, self.base * float(1 << attempt))
+
+
+@frozen
+class DataKeyCachePolicy(FrozenRecord):
+    """Bounds on the per-DB cache of KMS data keys.
+
+    One KMS ``GenerateDataKey`` gives a data key that seals values of one (table, attribute) until
+    it reaches ``max_age`` or ``max_uses``; data keys decrypted by KMS for reads are kept until
+    ``max_age``. At most ``max_entries`` keys of each kind are held (least recently used go
+    first). Expired and evicted keys are dropped and their bytes overwritten.
+
+    The defaults bound what one leaked key exposes to five minutes of writes and at most 10,000
+    values per key (far below AES-GCM's 2**32 random-nonce limit), while a warm Lambda reading
+    many items makes a handful of KMS calls instead of one per item.
+
+    Attributes:
+        max_age: seconds a data key is used after KMS returned it.
+        max_uses: values sealed with one data key before a new one is generated.
+        max_entries: data keys held per cache (sealing and opening each).
+    """
+
+    __slots__ = ("max_age", "max_entries", "max_uses")
+    max_age: float
+    max_uses: int
+    max_entries: int
+
+    def __init__(
+        self, max_age: float = 300.0, max_uses: int = 10_000, max_entries: int = 256
+    ) -> None:
+        setfield(self, "max_age", max_age)
+        setfield(self, "max_uses", max_uses)
+        setfield(self, "max_entries", max_entries)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # also run by pydantic when it builds one from a dict
+        if not self.max_age > 0:
+            raise ConfigurationError("DataKeyCachePolicy.max_age must be positive seconds")
+        if not 1 <= self.max_uses <= 2**32:
+            raise ConfigurationError("DataKeyCachePolicy.max_uses must be 1 to 2**32")
+        if self.max_entries < 1:
+            raise ConfigurationError("DataKeyCachePolicy.max_entries must be at least 1")
 
 
 def jitter() -> float:
@@ -85,26 +152,17 @@ _ENDPOINT_SETTINGS = {
 }
 
 
-def redacted_repr(obj: Any, secrets: frozenset[str]) -> str:
-    """``Name(field=value, ...)`` of a dataclass, with the fields in ``secrets`` shown as ``'***'``."""
-    shown = ", ".join(
-        f"{f.name}={'***'!r}"
-        if f.name in secrets and getattr(obj, f.name) is not None
-        else f"{f.name}={getattr(obj, f.name)!r}"
-        for f in fields(obj)
-        if f.repr
-    )
-    return f"{type(obj).__name__}({shown})"
-
-
 MIN_CURSOR_SECRET = 16
+# Both immutable, so one instance serves every Config that keeps the default.
+_DEFAULT_RETRY = RetryPolicy()
+_DEFAULT_DATA_KEY_CACHE = DataKeyCachePolicy()
 
 CredentialsProvider = Callable[[], Awaitable[Credentials]]
 """Called before signing each request; must return valid (unexpired) credentials quickly."""
 
 
-@dataclass(frozen=True, slots=True)
-class Config:
+@frozen
+class Config(FrozenRecord):
     """How a DB reaches DynamoDB.
 
     Attributes:
@@ -137,42 +195,105 @@ class Config:
         data_key_cache: bounds on reusing KMS data keys (see :class:`DataKeyCachePolicy`).
     """
 
-    region: str = "us-east-1"
-    endpoint_url: str | None = None
-    sts_endpoint_url: str | None = None
-    credentials: Credentials | None = None
-    credentials_provider: CredentialsProvider | None = None
-    transport: TransportKind = TransportKind.AIOBOTOCORE
-    max_pool_connections: int = 10
-    connect_timeout: float = 2.0
-    read_timeout: float = 10.0
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    table_prefix: str = ""
-    table_names: Mapping[str, str] = field(default_factory=dict)
-    return_consumed_capacity: bool = False
-    cursor_secret: bytes | None = None
-    session: Any = None
-    client_options: Mapping[str, Any] = field(default_factory=dict)
-    kms_key_id: str | None = None
-    kms_endpoint_url: str | None = None
-    data_key_cache: DataKeyCachePolicy = field(default_factory=DataKeyCachePolicy)
+    __slots__ = (
+        "client_options",
+        "connect_timeout",
+        "credentials",
+        "credentials_provider",
+        "cursor_secret",
+        "data_key_cache",
+        "endpoint_url",
+        "kms_endpoint_url",
+        "kms_key_id",
+        "max_pool_connections",
+        "read_timeout",
+        "region",
+        "retry",
+        "return_consumed_capacity",
+        "session",
+        "sts_endpoint_url",
+        "table_names",
+        "table_prefix",
+        "transport",
+    )
+    _redacted = frozenset({"cursor_secret"})  # never printed
+    region: str
+    endpoint_url: str | None
+    sts_endpoint_url: str | None
+    credentials: Credentials | None
+    credentials_provider: CredentialsProvider | None
+    transport: TransportKind
+    max_pool_connections: int
+    connect_timeout: float
+    read_timeout: float
+    retry: RetryPolicy
+    table_prefix: str
+    table_names: Mapping[str, str]
+    return_consumed_capacity: bool
+    cursor_secret: bytes | None
+    session: Any
+    client_options: Mapping[str, Any]
+    kms_key_id: str | None
+    kms_endpoint_url: str | None
+    data_key_cache: DataKeyCachePolicy
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        region: str = "us-east-1",
+        endpoint_url: str | None = None,
+        sts_endpoint_url: str | None = None,
+        credentials: Credentials | None = None,
+        credentials_provider: CredentialsProvider | None = None,
+        transport: TransportKind = TransportKind.AIOBOTOCORE,
+        max_pool_connections: int = 10,
+        connect_timeout: float = 2.0,
+        read_timeout: float = 10.0,
+        retry: RetryPolicy = _DEFAULT_RETRY,
+        table_prefix: str = "",
+        table_names: Mapping[str, str] = EMPTY,
+        return_consumed_capacity: bool = False,
+        cursor_secret: bytes | None = None,
+        session: Any = None,
+        client_options: Mapping[str, Any] = EMPTY,
+        kms_key_id: str | None = None,
+        kms_endpoint_url: str | None = None,
+        data_key_cache: DataKeyCachePolicy = _DEFAULT_DATA_KEY_CACHE,
+    ) -> None:
+        setfield(self, "region", region)
+        setfield(self, "endpoint_url", endpoint_url)
+        setfield(self, "sts_endpoint_url", sts_endpoint_url)
+        setfield(self, "credentials", credentials)
+        setfield(self, "credentials_provider", credentials_provider)
+        setfield(self, "transport", transport)
+        setfield(self, "max_pool_connections", max_pool_connections)
+        setfield(self, "connect_timeout", connect_timeout)
+        setfield(self, "read_timeout", read_timeout)
+        setfield(self, "retry", retry)
+        setfield(self, "table_prefix", table_prefix)
+        setfield(self, "table_names", {} if table_names is EMPTY else table_names)
+        setfield(self, "return_consumed_capacity", return_consumed_capacity)
+        setfield(self, "cursor_secret", cursor_secret)
+        setfield(self, "session", session)
+        setfield(self, "client_options", {} if client_options is EMPTY else client_options)
+        setfield(self, "kms_key_id", kms_key_id)
+        setfield(self, "kms_endpoint_url", kms_endpoint_url)
+        setfield(self, "data_key_cache", data_key_cache)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # also run by pydantic when it builds one from a dict
         if self.max_pool_connections < 1:
             raise ConfigurationError("Config.max_pool_connections must be at least 1")
         if not (self.connect_timeout > 0 and self.read_timeout > 0):
             raise ConfigurationError("Config.connect_timeout and read_timeout must be positive")
-        if self.cursor_secret is not None and (
-            not isinstance(self.cursor_secret, bytes) or len(self.cursor_secret) < MIN_CURSOR_SECRET
+        secret = self.cursor_secret
+        if secret is not None and (
+            not isinstance(secret, bytes) or len(secret) < MIN_CURSOR_SECRET
         ):
             # A short key makes cursors forgeable; failing here beats failing at the first page().
             raise ConfigurationError(
                 f"Config.cursor_secret must be bytes of at least {MIN_CURSOR_SECRET} bytes "
                 "(e.g. secrets.token_bytes(32), the same in every process)"
             )
-
-    def __repr__(self) -> str:  # never print the cursor secret
-        return redacted_repr(self, frozenset({"cursor_secret"}))
 
     def endpoint_url_for(self, service: str) -> str | None:
         """The endpoint override for ``service`` (``"dynamodb"``, ``"sts"``, ``"kms"``).

@@ -21,7 +21,6 @@ import inspect
 import logging
 import time
 from collections.abc import Callable, Coroutine
-from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -39,6 +38,7 @@ from ._lambda_env import (
 )
 from ._model import Model, spec_of
 from ._ops import build_projection_validators
+from ._record import FrozenRecord, frozen, replace, setfield
 from ._runner import (
     LambdaContextLike,
     begin_invocation,
@@ -54,8 +54,8 @@ __all__ = ["LambdaConfig", "LambdaDB", "new_lambda_optimized"]
 _log = logging.getLogger("asyncdynamo.lambda")
 
 
-@dataclass(frozen=True, slots=True)
-class LambdaConfig:
+@frozen
+class LambdaConfig(FrozenRecord):
     """How a :class:`LambdaDB` is set up.
 
     Attributes:
@@ -73,14 +73,39 @@ class LambdaConfig:
             container's (once). Tests pass one.
     """
 
-    base_config: Config | None = None
-    enable_xray: bool = False
-    warm_pool_size: int | None = None
-    timeout_buffer: float | None = None
-    tracer_provider: Any = None
-    environment: LambdaEnvironment | None = None
+    __slots__ = (
+        "base_config",
+        "enable_xray",
+        "environment",
+        "timeout_buffer",
+        "tracer_provider",
+        "warm_pool_size",
+    )
+    base_config: Config | None
+    enable_xray: bool
+    warm_pool_size: int | None
+    timeout_buffer: float | None
+    tracer_provider: Any
+    environment: LambdaEnvironment | None
 
-    def __post_init__(self) -> None:
+    def __init__(
+        self,
+        base_config: Config | None = None,
+        enable_xray: bool = False,
+        warm_pool_size: int | None = None,
+        timeout_buffer: float | None = None,
+        tracer_provider: Any = None,
+        environment: LambdaEnvironment | None = None,
+    ) -> None:
+        setfield(self, "base_config", base_config)
+        setfield(self, "enable_xray", enable_xray)
+        setfield(self, "warm_pool_size", warm_pool_size)
+        setfield(self, "timeout_buffer", timeout_buffer)
+        setfield(self, "tracer_provider", tracer_provider)
+        setfield(self, "environment", environment)
+        self.__post_init__()
+
+    def __post_init__(self) -> None:  # also run by pydantic when it builds one from a dict
         if self.warm_pool_size is not None and self.warm_pool_size < 1:
             raise ConfigurationError("LambdaConfig.warm_pool_size must be at least 1")
         if self.timeout_buffer is not None and self.timeout_buffer < 0:
@@ -401,12 +426,14 @@ def _bounded_method(
 def _bind_coroutine_methods(view: type[_DeadlineView]) -> None:
     # Every public coroutine method DB (or LambdaDB) has when this module is imported, including
     # ones added to DB after this was written, runs whole under the view's deadline.
-    for name in dir(LambdaDB):
-        if name.startswith("_") or name in vars(view):
-            continue
-        member = inspect.getattr_static(LambdaDB, name)
-        if inspect.iscoroutinefunction(member):  # plain methods only, not class/static ones
-            setattr(view, name, _bounded_method(name, member))
+    seen = set(vars(view))
+    for klass in LambdaDB.__mro__:  # what inspect.getattr_static finds, without a lookup per name
+        for name, member in vars(klass).items():
+            if name.startswith("_") or name in seen:
+                continue
+            seen.add(name)
+            if inspect.iscoroutinefunction(member):  # plain methods only, not class/static ones
+                setattr(view, name, _bounded_method(name, member))
 
 
 _bind_coroutine_methods(_DeadlineView)

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+
+from ._record import FrozenRecord, frozen, setfield
 
 __all__ = [
     "LambdaEnvironment",
@@ -27,8 +28,8 @@ _FULL_VCPU_MB = 1769
 _UNKNOWN_MEMORY_MB = _FULL_VCPU_MB
 
 
-@dataclass(frozen=True, slots=True)
-class LambdaEnvironment:
+@frozen
+class LambdaEnvironment(FrozenRecord):
     """The Lambda container as its runtime describes it.
 
     Attributes:
@@ -43,14 +44,44 @@ class LambdaEnvironment:
         log_stream_name: ``AWS_LAMBDA_LOG_STREAM_NAME``.
     """
 
-    function_name: str | None = None
-    function_version: str | None = None
-    memory_size_mb: int | None = None
-    region: str | None = None
-    execution_env: str | None = None
-    initialization_type: str | None = None
-    log_group_name: str | None = None
-    log_stream_name: str | None = None
+    __slots__ = (
+        "execution_env",
+        "function_name",
+        "function_version",
+        "initialization_type",
+        "log_group_name",
+        "log_stream_name",
+        "memory_size_mb",
+        "region",
+    )
+    function_name: str | None
+    function_version: str | None
+    memory_size_mb: int | None
+    region: str | None
+    execution_env: str | None
+    initialization_type: str | None
+    log_group_name: str | None
+    log_stream_name: str | None
+
+    def __init__(
+        self,
+        function_name: str | None = None,
+        function_version: str | None = None,
+        memory_size_mb: int | None = None,
+        region: str | None = None,
+        execution_env: str | None = None,
+        initialization_type: str | None = None,
+        log_group_name: str | None = None,
+        log_stream_name: str | None = None,
+    ) -> None:
+        setfield(self, "function_name", function_name)
+        setfield(self, "function_version", function_version)
+        setfield(self, "memory_size_mb", memory_size_mb)
+        setfield(self, "region", region)
+        setfield(self, "execution_env", execution_env)
+        setfield(self, "initialization_type", initialization_type)
+        setfield(self, "log_group_name", log_group_name)
+        setfield(self, "log_stream_name", log_stream_name)
 
     @property
     def in_lambda(self) -> bool:

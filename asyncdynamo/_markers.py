@@ -14,8 +14,9 @@ A marker may be written as the class (``PartitionKey``) or an instance (``Partit
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from enum import StrEnum
+
+from ._record import FrozenRecord, frozen, setfield
 
 __all__ = [
     "TTL",
@@ -55,8 +56,8 @@ class Marker:
     """Base of all field markers.
 
     Markers without parameters are plain immutable classes (all instances equal); the ones with
-    parameters are frozen dataclasses. Building a dataclass costs about 0.25 ms at import, and
-    this module is on every Lambda cold start.
+    parameters are frozen records (``asyncdynamo._record``), not dataclasses: this module is on
+    every Lambda cold start, where building a dataclass costs most of a millisecond.
     """
 
     __slots__ = ()
@@ -83,8 +84,8 @@ class SortKey(Marker):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class GlobalIndex(Marker):
+@frozen
+class GlobalIndex(FrozenRecord, Marker):
     """Membership in a global secondary index.
 
     Args:
@@ -94,19 +95,40 @@ class GlobalIndex(Marker):
         include: with ``Projection.INCLUDE``, the extra attributes (python field names).
     """
 
+    __slots__ = ("include", "name", "projection", "role")
     name: str
-    role: KeyRole = KeyRole.PARTITION
-    projection: Projection = Projection.ALL
-    include: Sequence[str] = field(default=())
+    role: KeyRole
+    projection: Projection
+    include: Sequence[str]
+
+    def __init__(
+        self,
+        name: str,
+        role: KeyRole = KeyRole.PARTITION,
+        projection: Projection = Projection.ALL,
+        include: Sequence[str] = (),
+    ) -> None:
+        setfield(self, "name", name)
+        setfield(self, "role", role)
+        setfield(self, "projection", projection)
+        setfield(self, "include", include)
 
 
-@dataclass(frozen=True, slots=True)
-class LocalIndex(Marker):
+@frozen
+class LocalIndex(FrozenRecord, Marker):
     """The sort key of a local secondary index (its partition key is the table's)."""
 
+    __slots__ = ("include", "name", "projection")
     name: str
-    projection: Projection = Projection.ALL
-    include: Sequence[str] = field(default=())
+    projection: Projection
+    include: Sequence[str]
+
+    def __init__(
+        self, name: str, projection: Projection = Projection.ALL, include: Sequence[str] = ()
+    ) -> None:
+        setfield(self, "name", name)
+        setfield(self, "projection", projection)
+        setfield(self, "include", include)
 
 
 class Version(Marker):
@@ -155,8 +177,12 @@ class OmitEmpty(Marker):
     __slots__ = ()
 
 
-@dataclass(frozen=True, slots=True)
-class Attr(Marker):
+@frozen
+class Attr(FrozenRecord, Marker):
     """Store the field under another attribute name (e.g. a short or generic name)."""
 
+    __slots__ = ("name",)
     name: str
+
+    def __init__(self, name: str) -> None:
+        setfield(self, "name", name)

@@ -10,9 +10,10 @@ from weakref import WeakKeyDictionary
 from pydantic import BaseModel
 
 from ._compat import Compat, EnvelopeFormat
+from ._declare import build_spec
 from ._errors import ModelDeclarationError
 from ._pydantic_plugins import skip_plugin_lookup_when_disabled
-from ._spec import TableSpec, build_spec
+from ._spec import TableSpec
 
 __all__ = ["Model", "env_table_name", "spec_of"]
 

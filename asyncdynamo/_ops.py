@@ -8,12 +8,10 @@ failed condition as a typed error.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
-from pydantic import TypeAdapter
 from pydantic import ValidationError as PydanticValidationError
 
 from ._codec import AttributeValue, deserialize
@@ -29,10 +27,13 @@ from ._errors import (
     VersionConflictError,
 )
 from ._item import check_size, decode_field, from_attributes, from_item, key_of, to_item
+from ._record import EMPTY, FrozenRecord, frozen, setfield
 from ._spec import TableSpec
 
 if TYPE_CHECKING:
     # Imported where used: a handler whose first request is a GetItem never loads expressions.
+    from pydantic import TypeAdapter
+
     from ._expr import Condition, Path, Placeholders
     from ._update import Update
 
@@ -58,21 +59,57 @@ class WriteKind(StrEnum):
     CHECK = "ConditionCheck"
 
 
-@dataclass(frozen=True, slots=True)
-class PreparedWrite:
+@frozen
+class PreparedWrite(FrozenRecord):
     """One write, ready to send alone or as a transaction action."""
 
+    __slots__ = (
+        "expected_version",
+        "key",
+        "kind",
+        "must_exist",
+        "must_not_exist",
+        "overwrite",
+        "params",
+        "sealed_values",
+        "spec",
+        "stored",
+    )
     kind: WriteKind
     spec: TableSpec
     params: dict[str, Any]
     key: dict[str, AttributeValue]
-    stored: Any = None
-    expected_version: int | None = None
-    must_exist: bool = False
-    must_not_exist: bool = False
-    overwrite: bool = False
+    stored: Any
+    expected_version: int | None
+    must_exist: bool
+    must_not_exist: bool
+    overwrite: bool
     # Update values of Encrypted fields, sealed before sending: {value token: attribute}.
-    sealed_values: Mapping[str, str] = field(default_factory=dict)
+    sealed_values: Mapping[str, str]
+
+    def __init__(
+        self,
+        kind: WriteKind,
+        spec: TableSpec,
+        params: dict[str, Any],
+        key: dict[str, AttributeValue],
+        stored: Any = None,
+        expected_version: int | None = None,
+        must_exist: bool = False,
+        must_not_exist: bool = False,
+        overwrite: bool = False,
+        sealed_values: Mapping[str, str] = EMPTY,
+    ) -> None:
+        setfield(self, "kind", kind)
+        setfield(self, "spec", spec)
+        setfield(self, "params", params)
+        setfield(self, "key", key)
+        setfield(self, "stored", stored)
+        setfield(self, "expected_version", expected_version)
+        setfield(self, "must_exist", must_exist)
+        setfield(self, "must_not_exist", must_not_exist)
+        setfield(self, "overwrite", overwrite)
+        setfield(self, "sealed_values", {} if sealed_values is EMPTY else sealed_values)
 
     @property
     def operation(self) -> str:
@@ -414,6 +451,9 @@ _ADAPTERS: dict[tuple[type[Any], str], TypeAdapter[Any]] = {}
 def _adapter(spec: TableSpec, name: str) -> TypeAdapter[Any]:
     adapter = _ADAPTERS.get((spec.model, name))
     if adapter is None:
+        # Projections only: pydantic loads its TypeAdapter module on first use, not on a cold start.
+        from pydantic import TypeAdapter
+
         adapter = TypeAdapter(spec.model.model_fields[name].annotation)
         _ADAPTERS[(spec.model, name)] = adapter
     return adapter

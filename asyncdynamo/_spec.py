@@ -1,36 +1,17 @@
-"""The frozen description of a model's table, computed once per class from its markers."""
+"""The frozen description of a model's table, computed once per class (by ``_declare``)."""
 
 from __future__ import annotations
 
-import types
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
 from enum import StrEnum
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
-from pydantic.fields import FieldInfo
-
-from ._compat import Compat, model_compat, model_marks_writes
+from ._compat import Compat
 from ._errors import ModelDeclarationError
-from ._json_field import json_adapter
-from ._kinds import ValueKind, is_time, kind_of, strip_optional
-from ._markers import (
-    TTL,
-    Attr,
-    CreatedAt,
-    Encrypted,
-    GlobalIndex,
-    JsonBlob,
-    KeyRole,
-    LocalIndex,
-    Marker,
-    OmitEmpty,
-    PartitionKey,
-    Projection,
-    SortKey,
-    UpdatedAt,
-    Version,
-)
+from ._record import FrozenRecord, frozen, setfield
+
+if TYPE_CHECKING:
+    from ._markers import Projection
 
 WRITE_TOKEN_ATTRIBUTE = "_adw"
 """The attribute holding the token of the last ``put``/``update`` applied to an item (reserved)."""
@@ -41,10 +22,23 @@ __all__ = [
     "FieldSpec",
     "IndexKind",
     "IndexSpec",
+    "TableNameResolver",
     "TableSpec",
     "ValueKind",
-    "build_spec",
 ]
+
+
+class ValueKind(StrEnum):
+    """What a field's values look like in DynamoDB (key types are S, N or B)."""
+
+    STRING = "S"
+    NUMBER = "N"
+    BINARY = "B"
+    BOOL = "BOOL"
+    SET = "SET"
+    LIST = "L"
+    MAP = "M"
+    ANY = "ANY"
 
 
 class IndexKind(StrEnum):
@@ -64,29 +58,81 @@ class FieldCodec(Protocol):
     def decode(self, value: Mapping[str, Any]) -> Any: ...
 
 
-@dataclass(frozen=True, slots=True)
-class FieldSpec:
+@frozen
+class FieldSpec(FrozenRecord):
     """One model field and how it is stored."""
 
+    __slots__ = (
+        "attribute",
+        "codec",
+        "encrypted",
+        "is_created_at",
+        "is_datetime",
+        "is_ttl",
+        "is_updated_at",
+        "is_version",
+        "json_adapter",
+        "json_blob",
+        "kind",
+        "name",
+        "omit_empty",
+        "optional",
+        "validation_key",
+    )
+    _hidden = frozenset({"json_adapter"})
     name: str
     attribute: str
     kind: ValueKind
     optional: bool
     validation_key: str
-    omit_empty: bool = False
-    is_ttl: bool = False
-    is_version: bool = False
-    is_created_at: bool = False
-    is_updated_at: bool = False
-    encrypted: bool = False
-    json_blob: bool = False
+    omit_empty: bool
+    is_ttl: bool
+    is_version: bool
+    is_created_at: bool
+    is_updated_at: bool
+    encrypted: bool
+    json_blob: bool
     # Set only for compat models and JSON blobs; None keeps the default codec's fast path.
-    codec: FieldCodec | None = None
+    codec: FieldCodec | None
     # A ``datetime`` field (possibly optional): read back as an aware UTC datetime.
-    is_datetime: bool = False
+    is_datetime: bool
     # A ``Json[...]`` field: pydantic validates it only from JSON text, so it is stored as the
     # text this adapter's round-trip dump gives (``None`` for every other field).
-    json_adapter: Any = field(default=None, compare=False, repr=False)
+    json_adapter: Any
+
+    def __init__(
+        self,
+        name: str,
+        attribute: str,
+        kind: ValueKind,
+        optional: bool,
+        validation_key: str,
+        omit_empty: bool = False,
+        is_ttl: bool = False,
+        is_version: bool = False,
+        is_created_at: bool = False,
+        is_updated_at: bool = False,
+        encrypted: bool = False,
+        json_blob: bool = False,
+        codec: FieldCodec | None = None,
+        is_datetime: bool = False,
+        json_adapter: Any = None,
+    ) -> None:
+        setfield(self, "name", name)
+        setfield(self, "attribute", attribute)
+        setfield(self, "kind", kind)
+        setfield(self, "optional", optional)
+        setfield(self, "validation_key", validation_key)
+        setfield(self, "omit_empty", omit_empty)
+        setfield(self, "is_ttl", is_ttl)
+        setfield(self, "is_version", is_version)
+        setfield(self, "is_created_at", is_created_at)
+        setfield(self, "is_updated_at", is_updated_at)
+        setfield(self, "encrypted", encrypted)
+        setfield(self, "json_blob", json_blob)
+        setfield(self, "codec", codec)
+        setfield(self, "is_datetime", is_datetime)
+        setfield(self, "json_adapter", json_adapter)
 
     @property
     def key_type(self) -> str:
@@ -94,45 +140,116 @@ class FieldSpec:
         return self.kind.value
 
 
-@dataclass(frozen=True, slots=True)
-class IndexSpec:
+@frozen
+class IndexSpec(FrozenRecord):
     """A secondary index declared by the model."""
 
+    __slots__ = ("include", "kind", "name", "partition", "projection", "sort")
     name: str
     kind: IndexKind
     partition: FieldSpec
     sort: FieldSpec | None
     projection: Projection
-    include: tuple[str, ...] = ()
+    include: tuple[str, ...]
+
+    def __init__(
+        self,
+        name: str,
+        kind: IndexKind,
+        partition: FieldSpec,
+        sort: FieldSpec | None,
+        projection: Projection,
+        include: tuple[str, ...] = (),
+    ) -> None:
+        setfield(self, "name", name)
+        setfield(self, "kind", kind)
+        setfield(self, "partition", partition)
+        setfield(self, "sort", sort)
+        setfield(self, "projection", projection)
+        setfield(self, "include", include)
 
 
 TableNameResolver = Callable[[Any], str]
 
 
-@dataclass(frozen=True, slots=True)
-class TableSpec:
+@frozen
+class TableSpec(FrozenRecord):
     """Everything asyncdynamo needs to know about a model class, derived once."""
 
+    __slots__ = (
+        "by_attribute",
+        "compat",
+        "created_at",
+        "encrypted",
+        "fields",
+        "index_key_attributes",
+        "indexes",
+        "marks_writes",
+        "model",
+        "partition",
+        "set_fields",
+        "sort",
+        "table",
+        "ttl",
+        "updated_at",
+        "version",
+    )
     model: type[Any]
     table: str | TableNameResolver
     partition: FieldSpec
     sort: FieldSpec | None
     fields: Mapping[str, FieldSpec]
     by_attribute: Mapping[str, FieldSpec]
-    indexes: tuple[IndexSpec, ...] = ()
-    version: FieldSpec | None = None
-    ttl: FieldSpec | None = None
-    created_at: FieldSpec | None = None
-    updated_at: FieldSpec | None = None
-    encrypted: tuple[FieldSpec, ...] = ()
-    set_fields: tuple[FieldSpec, ...] = field(default=())
+    indexes: tuple[IndexSpec, ...]
+    version: FieldSpec | None
+    ttl: FieldSpec | None
+    created_at: FieldSpec | None
+    updated_at: FieldSpec | None
+    encrypted: tuple[FieldSpec, ...]
+    set_fields: tuple[FieldSpec, ...]
     # Stored attribute names of every secondary-index key (sparse: never stored as NULL).
-    index_key_attributes: frozenset[str] = frozenset()
-    compat: Compat = Compat.NATIVE
+    index_key_attributes: frozenset[str]
+    compat: Compat
     # Whether put/update store a write token (WRITE_TOKEN_ATTRIBUTE) that proves, after a lost
     # answer, that our write was applied. ``__write_token__``; off by default for DYNAMORM models,
     # whose items must hold exactly what a DynamORM writer would store.
-    marks_writes: bool = True
+    marks_writes: bool
+
+    def __init__(
+        self,
+        model: type[Any],
+        table: str | TableNameResolver,
+        partition: FieldSpec,
+        sort: FieldSpec | None,
+        fields: Mapping[str, FieldSpec],
+        by_attribute: Mapping[str, FieldSpec],
+        indexes: tuple[IndexSpec, ...] = (),
+        version: FieldSpec | None = None,
+        ttl: FieldSpec | None = None,
+        created_at: FieldSpec | None = None,
+        updated_at: FieldSpec | None = None,
+        encrypted: tuple[FieldSpec, ...] = (),
+        set_fields: tuple[FieldSpec, ...] = (),
+        index_key_attributes: frozenset[str] = frozenset(),
+        compat: Compat = Compat.NATIVE,
+        marks_writes: bool = True,
+    ) -> None:
+        setfield(self, "model", model)
+        setfield(self, "table", table)
+        setfield(self, "partition", partition)
+        setfield(self, "sort", sort)
+        setfield(self, "fields", fields)
+        setfield(self, "by_attribute", by_attribute)
+        setfield(self, "indexes", indexes)
+        setfield(self, "version", version)
+        setfield(self, "ttl", ttl)
+        setfield(self, "created_at", created_at)
+        setfield(self, "updated_at", updated_at)
+        setfield(self, "encrypted", encrypted)
+        setfield(self, "set_fields", set_fields)
+        setfield(self, "index_key_attributes", index_key_attributes)
+        setfield(self, "compat", compat)
+        setfield(self, "marks_writes", marks_writes)
 
     @property
     def key_fields(self) -> tuple[FieldSpec, ...]:
@@ -152,277 +269,3 @@ class TableSpec:
         if spec is None:
             raise ModelDeclarationError(f"{self.model.__name__} has no field named {name!r}")
         return spec
-
-
-def _markers(info: FieldInfo, owner: str, name: str) -> list[Marker]:
-    found: list[Marker] = []
-    for meta in info.metadata:
-        if isinstance(meta, type) and issubclass(meta, Marker):
-            try:
-                meta = meta()
-            except TypeError as exc:
-                raise ModelDeclarationError(
-                    f"{owner}.{name}: {meta.__name__} needs arguments, "
-                    f"e.g. {meta.__name__}('index_name')"
-                ) from exc
-        if isinstance(meta, Marker):
-            found.append(meta)
-    return found
-
-
-@dataclass(slots=True)
-class _IndexParts:
-    kind: IndexKind
-    partition: FieldSpec | None = None
-    sort: FieldSpec | None = None
-    projection: Projection | None = None
-    include: tuple[str, ...] = ()
-
-
-def _declare_index(
-    parts: dict[str, _IndexParts], marker: GlobalIndex | LocalIndex, spec: FieldSpec, owner: str
-) -> None:
-    kind = IndexKind.GLOBAL if isinstance(marker, GlobalIndex) else IndexKind.LOCAL
-    entry = parts.setdefault(marker.name, _IndexParts(kind=kind))
-    if entry.kind is not kind:
-        raise ModelDeclarationError(
-            f"{owner}: index {marker.name!r} is declared both as a global and a local index"
-        )
-    role = marker.role if isinstance(marker, GlobalIndex) else KeyRole.SORT
-    slot = "partition" if role is KeyRole.PARTITION else "sort"
-    if getattr(entry, slot) is not None:
-        raise ModelDeclarationError(
-            f"{owner}: index {marker.name!r} has two {slot} keys "
-            f"({getattr(entry, slot).name} and {spec.name}); give one of them another role"
-        )
-    setattr(entry, slot, spec)
-    is_default = marker.projection is Projection.ALL and not marker.include
-    if not is_default:
-        if entry.projection is not None and (entry.projection, entry.include) != (
-            marker.projection,
-            tuple(marker.include),
-        ):
-            raise ModelDeclarationError(
-                f"{owner}: index {marker.name!r} declares two different projections"
-            )
-        entry.projection = marker.projection
-        entry.include = tuple(marker.include)
-
-
-def _field_spec(owner: str, name: str, info: FieldInfo, markers: list[Marker]) -> FieldSpec:
-    annotation, optional = strip_optional(info.annotation)
-    kind = kind_of(annotation)
-    attribute = name
-    for marker in markers:
-        if isinstance(marker, Attr):
-            if not marker.name:
-                raise ModelDeclarationError(f"{owner}.{name}: Attr('') needs a non-empty name")
-            attribute = marker.name
-    alias = info.validation_alias if isinstance(info.validation_alias, str) else info.alias
-    is_ttl = any(isinstance(m, TTL) for m in markers)
-    is_version = any(isinstance(m, Version) for m in markers)
-    created = any(isinstance(m, CreatedAt) for m in markers)
-    updated = any(isinstance(m, UpdatedAt) for m in markers)
-    if is_ttl and not (is_time(annotation) or annotation is int):
-        raise ModelDeclarationError(
-            f"{owner}.{name}: TTL needs a datetime (or int epoch seconds) field, "
-            f"not {annotation!r}; change its type to datetime | None"
-        )
-    if is_version and (annotation is not int or optional):
-        raise ModelDeclarationError(
-            f"{owner}.{name}: Version needs an int field (e.g. `version: Annotated[int, Version]"
-            f" = 0`), not {'an optional int' if optional else repr(annotation)}"
-        )
-    if (created or updated) and not is_time(annotation):
-        raise ModelDeclarationError(
-            f"{owner}.{name}: CreatedAt/UpdatedAt need a datetime field, not {annotation!r}"
-        )
-    json_blob = any(isinstance(m, JsonBlob) for m in markers)
-    encrypted = any(isinstance(m, Encrypted) for m in markers)
-    if encrypted and (is_ttl or is_version or created or updated):
-        raise ModelDeclarationError(
-            f"{owner}.{name}: a TTL, Version, CreatedAt or UpdatedAt field cannot be Encrypted "
-            "(DynamoDB reads its value: it must be stored in clear)"
-        )
-    if is_ttl:
-        kind = ValueKind.NUMBER
-    adapter = json_adapter(info)
-    if json_blob:
-        if is_ttl or is_version or created or updated:
-            raise ModelDeclarationError(
-                f"{owner}.{name}: JsonBlob cannot be combined with TTL, Version or timestamps"
-            )
-        if adapter is not None:
-            raise ModelDeclarationError(
-                f"{owner}.{name}: JsonBlob and pydantic's Json[...] both store JSON text; use one"
-            )
-    if json_blob or adapter is not None:
-        kind = ValueKind.STRING
-    return FieldSpec(
-        name=name,
-        attribute=attribute,
-        kind=kind,
-        optional=optional,
-        validation_key=alias or name,
-        omit_empty=any(isinstance(m, OmitEmpty) for m in markers),
-        is_ttl=is_ttl,
-        is_version=is_version,
-        is_created_at=created,
-        is_updated_at=updated,
-        encrypted=encrypted,
-        json_blob=json_blob,
-        is_datetime=is_time(annotation),
-        json_adapter=adapter,
-    )
-
-
-def _with_codec(owner: str, spec: FieldSpec, info: FieldInfo, compat: Compat) -> FieldSpec:
-    """Attach the compat / JSON codec a field needs (imported only by models that use one)."""
-    if compat is Compat.NATIVE and not spec.json_blob:
-        return spec
-    from ._dms._fields import field_codec
-
-    annotation, _ = strip_optional(info.annotation)
-    return replace(spec, codec=field_codec(owner, spec, annotation, compat))
-
-
-def _single(owner: str, label: str, specs: list[FieldSpec]) -> FieldSpec | None:
-    if len(specs) > 1:
-        names = ", ".join(s.name for s in specs)
-        raise ModelDeclarationError(
-            f"{owner} declares {label} on several fields ({names}); keep one"
-        )
-    return specs[0] if specs else None
-
-
-def _check_key(owner: str, role: str, spec: FieldSpec) -> None:
-    if spec.kind not in (ValueKind.STRING, ValueKind.NUMBER, ValueKind.BINARY):
-        raise ModelDeclarationError(
-            f"{owner}.{spec.name} is a {role} but its type stores as {spec.kind.value}; "
-            "key attributes must be strings, numbers or bytes"
-        )
-    if spec.encrypted:
-        raise ModelDeclarationError(f"{owner}.{spec.name} is a {role}; keys cannot be encrypted")
-
-
-def build_spec(model: type[Any], table: str | TableNameResolver) -> TableSpec:
-    """Derive the TableSpec of a model class, or raise ModelDeclarationError."""
-    owner = model.__name__
-    if isinstance(table, str) and not (3 <= len(table) <= 255):
-        raise ModelDeclarationError(f"{owner}.__table__ must be 3 to 255 characters, got {table!r}")
-    fields: dict[str, FieldSpec] = {}
-    partitions: list[FieldSpec] = []
-    sorts: list[FieldSpec] = []
-    index_parts: dict[str, _IndexParts] = {}
-    compat = model_compat(model)
-    for name, info in model.model_fields.items():
-        markers = _markers(info, owner, name)
-        spec = _with_codec(owner, _field_spec(owner, name, info, markers), info, compat)
-        fields[name] = spec
-        for marker in markers:
-            if isinstance(marker, PartitionKey):
-                partitions.append(spec)
-            elif isinstance(marker, SortKey):
-                sorts.append(spec)
-            elif isinstance(marker, GlobalIndex | LocalIndex):
-                _declare_index(index_parts, marker, spec, owner)
-    if not partitions:
-        raise ModelDeclarationError(
-            f"{owner} has no partition key; mark one field with Annotated[str, PartitionKey]"
-        )
-    partition = _single(owner, "PartitionKey", partitions)
-    sort = _single(owner, "SortKey", sorts)
-    assert partition is not None
-    _check_key(owner, "partition key", partition)
-    if sort is not None:
-        _check_key(owner, "sort key", sort)
-        if sort is partition:
-            raise ModelDeclarationError(
-                f"{owner}.{sort.name} cannot be both partition and sort key"
-            )
-    attributes: dict[str, FieldSpec] = {}
-    for spec in fields.values():
-        if spec.attribute == WRITE_TOKEN_ATTRIBUTE:
-            raise ModelDeclarationError(
-                f"{owner}.{spec.name}: the attribute {WRITE_TOKEN_ATTRIBUTE!r} holds asyncdynamo's "
-                "write token; give the field another Attr(...) name"
-            )
-        if spec.attribute in attributes:
-            raise ModelDeclarationError(
-                f"{owner}: fields {attributes[spec.attribute].name} and {spec.name} are both "
-                f"stored as {spec.attribute!r}; give one another Attr(...) name"
-            )
-        attributes[spec.attribute] = spec
-    indexes = _indexes(owner, index_parts, partition, fields)
-    encrypted = tuple(s for s in fields.values() if s.encrypted)
-    return TableSpec(
-        model=model,
-        table=table,
-        partition=partition,
-        sort=sort,
-        fields=types.MappingProxyType(fields),
-        by_attribute=types.MappingProxyType(attributes),
-        indexes=indexes,
-        version=_single(owner, "Version", [s for s in fields.values() if s.is_version]),
-        ttl=_single(owner, "TTL", [s for s in fields.values() if s.is_ttl]),
-        created_at=_single(owner, "CreatedAt", [s for s in fields.values() if s.is_created_at]),
-        updated_at=_single(owner, "UpdatedAt", [s for s in fields.values() if s.is_updated_at]),
-        encrypted=encrypted,
-        set_fields=tuple(s for s in fields.values() if s.kind is ValueKind.SET),
-        index_key_attributes=frozenset(
-            key.attribute
-            for index in indexes
-            for key in (index.partition, index.sort)
-            if key is not None
-        ),
-        compat=compat,
-        marks_writes=model_marks_writes(model, compat),
-    )
-
-
-def _indexes(
-    owner: str, parts: dict[str, _IndexParts], partition: FieldSpec, fields: dict[str, FieldSpec]
-) -> tuple[IndexSpec, ...]:
-    indexes: list[IndexSpec] = []
-    for name, entry in parts.items():
-        if not 3 <= len(name) <= 255:
-            raise ModelDeclarationError(f"{owner}: index name {name!r} must be 3 to 255 characters")
-        if entry.kind is IndexKind.LOCAL:
-            entry.partition = partition
-        if entry.partition is None:
-            raise ModelDeclarationError(
-                f"{owner}: global index {name!r} has no partition key; "
-                f"mark a field with GlobalIndex({name!r})"
-            )
-        _check_key(owner, f"key of index {name!r}", entry.partition)
-        if entry.sort is not None:
-            _check_key(owner, f"key of index {name!r}", entry.sort)
-        include: list[str] = []
-        for field_name in entry.include:
-            if field_name not in fields:
-                raise ModelDeclarationError(
-                    f"{owner}: index {name!r} includes unknown field {field_name!r}"
-                )
-            include.append(fields[field_name].attribute)
-        projection = entry.projection or Projection.ALL
-        if projection is Projection.INCLUDE and not include:
-            raise ModelDeclarationError(
-                f"{owner}: index {name!r} uses Projection.INCLUDE; list the fields in include=..."
-            )
-        indexes.append(
-            IndexSpec(
-                name=name,
-                kind=entry.kind,
-                partition=entry.partition,
-                sort=entry.sort,
-                projection=projection,
-                include=tuple(include),
-            )
-        )
-    locals_ = [i for i in indexes if i.kind is IndexKind.LOCAL]
-    globals_ = [i for i in indexes if i.kind is IndexKind.GLOBAL]
-    if len(locals_) > 5:
-        raise ModelDeclarationError(f"{owner} declares {len(locals_)} local indexes; at most 5")
-    if len(globals_) > 20:
-        raise ModelDeclarationError(f"{owner} declares {len(globals_)} global indexes; at most 20")
-    return tuple(indexes)

@@ -23,7 +23,6 @@ from typing import TYPE_CHECKING, Any, Self, TypeVar
 
 from ._batch import Key, item_identity
 from ._codec import deserialize_item
-from ._error_table import error_from_service
 from ._errors import (
     AsyncDynamoError,
     CancellationReason,
@@ -62,6 +61,8 @@ MAX_TOKEN_LENGTH = 36
 def _cause(write: PreparedWrite, reason: CancellationReason) -> AsyncDynamoError | None:
     if not reason.failed:
         return None
+    from ._error_table import error_from_service  # a cancelled transaction only
+
     error = error_from_service(reason.code, reason.message, operation="TransactWriteItems")
     if isinstance(error, ConditionalCheckFailedError):
         old = deserialize_item(reason.item) if reason.item else None

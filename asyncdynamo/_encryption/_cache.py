@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ._policy import DataKeyCachePolicy
+from .._config import DataKeyCachePolicy
 
 __all__ = ["DataKey", "KeyCache"]
 

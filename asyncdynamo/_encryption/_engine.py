@@ -9,6 +9,7 @@ from typing import Any
 from .._client import Client
 from .._codec import AttributeValue
 from .._compat import Compat, EnvelopeFormat
+from .._config import DataKeyCachePolicy
 from .._errors import AsyncDynamoError, DecryptionFailedError, EncryptionNotConfiguredError
 from .._spec import FieldSpec, TableSpec
 from . import _aead
@@ -16,7 +17,6 @@ from ._cache import DataKey, KeyCache
 from ._format import Envelope, binding, header, key_binding
 from ._kms import decrypt_data_key, encryption_context, generate_data_key
 from ._plaintext import decode_value, encode_value
-from ._policy import DataKeyCachePolicy
 
 __all__ = ["MAX_CONCURRENT_KEY_LOADS", "FieldEncryption", "kms_key_id"]
 

@@ -7,7 +7,7 @@ so a DB without such models never imports it, nor ``cryptography``.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from .._client import Client
@@ -20,6 +20,7 @@ from .._errors import (
 )
 from .._item import check_size, from_item
 from .._ops import PreparedWrite, WriteKind
+from .._record import replace
 from .._spec import TableSpec
 from ._engine import FieldEncryption, kms_key_id
 

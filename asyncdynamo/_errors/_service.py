@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
+from .._record import FrozenRecord, frozen, setfield
 from ._base import AsyncDynamoError
 
 # --- the service answered with an error -------------------------------------------------------
@@ -89,13 +89,19 @@ class ItemAlreadyExistsError(ConditionalCheckFailedError):
     to replace it."""
 
 
-@dataclass(frozen=True, slots=True)
-class CancellationReason:
+@frozen
+class CancellationReason(FrozenRecord):
     """Why one action of a cancelled transaction failed (``code`` is ``"None"`` if it did not)."""
 
+    __slots__ = ("code", "item", "message")
     code: str
-    message: str = ""
-    item: Mapping[str, Any] | None = None
+    message: str
+    item: Mapping[str, Any] | None
+
+    def __init__(self, code: str, message: str = "", item: Mapping[str, Any] | None = None) -> None:
+        setfield(self, "code", code)
+        setfield(self, "message", message)
+        setfield(self, "item", item)
 
     @property
     def failed(self) -> bool:

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from asyncdynamo._errors import ConfigurationError
+from asyncdynamo._record import FrozenRecord, frozen, setfield
 
 __all__ = ["Endpoint", "regional_url", "resolve_endpoint"]
 
@@ -19,8 +18,8 @@ _PARTITION_SUFFIXES = (
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 
 
-@dataclass(frozen=True, slots=True)
-class Endpoint:
+@frozen
+class Endpoint(FrozenRecord):
     """A resolved service endpoint.
 
     Attributes:
@@ -31,11 +30,19 @@ class Endpoint:
         host_header: the ``Host`` header value (port only when it is not the scheme's default).
     """
 
+    __slots__ = ("host", "host_header", "path", "port", "scheme")
     scheme: str
     host: str
     port: int
     path: str
     host_header: str
+
+    def __init__(self, scheme: str, host: str, port: int, path: str, host_header: str) -> None:
+        setfield(self, "scheme", scheme)
+        setfield(self, "host", host)
+        setfield(self, "port", port)
+        setfield(self, "path", path)
+        setfield(self, "host_header", host_header)
 
     @property
     def tls(self) -> bool:

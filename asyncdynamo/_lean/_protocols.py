@@ -19,7 +19,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from asyncdynamo._error_table import error_from_service
 from asyncdynamo._errors import ConnectionFailedError, SerializationError
 from asyncdynamo._lean._http import Response
 
@@ -232,6 +231,8 @@ class JsonProtocol(WireProtocol):
         if not message and not document:
             message = f"HTTP {response.status}: {raw[:200].decode('utf-8', 'replace')}"
         self.binaries(raw, document)  # ``Item`` of a failed condition may hold binaries
+        from asyncdynamo._error_table import error_from_service  # an error answer's first use
+
         return error_from_service(
             code, message, operation=operation, status=response.status, body=document
         )
@@ -345,6 +346,8 @@ class QueryProtocol(WireProtocol):
                 message = str(body.get("Message", ""))
         if not message:
             message = f"HTTP {response.status}: {response.body[:200].decode('utf-8', 'replace')}"
+        from asyncdynamo._error_table import error_from_service
+
         return error_from_service(
             code, message, operation=operation, status=response.status, body=body
         )

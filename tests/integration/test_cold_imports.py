@@ -20,6 +20,7 @@ import pytest
 from asyncdynamo import Config, TransportKind
 from asyncdynamo.lambda_testing import lambda_environ
 from tests.integration.lambda_handlers.cold_models import Payment
+from tests.unit.test_import_cost import IMPORTED
 
 pytestmark = pytest.mark.integration
 
@@ -40,6 +41,13 @@ print(json.dumps({{
     "result": result,
     "ssl_context": http._ssl_context is not None,
     "loaded": sorted(sys.modules),
+    "dataclasses": sorted(  # @dataclass costs most of a millisecond per class at import
+        f"{{name}}.{{cls.__qualname__}}"
+        for name, module in list(sys.modules.items())
+        if name.startswith("asyncdynamo")
+        for cls in vars(module).values()
+        if isinstance(cls, type) and cls.__module__ == name and "__dataclass_params__" in vars(cls)
+    ),
 }}))
 """
 _LINE = re.compile(r"import time:\s+(\d+) \|\s+\d+ \|\s*(\S+)")
@@ -52,37 +60,9 @@ THIRD_PARTY = {
     "typing_extensions",
     "typing_inspection",
 }
-# asyncdynamo modules a GetItem through LambdaDB and the lean transport needs.
-OURS = {
-    "asyncdynamo",
-    "asyncdynamo._client",
-    "asyncdynamo._codec",
-    "asyncdynamo._compat",  # each model's compatibility mode, read when its spec is built
-    "asyncdynamo._config",
-    "asyncdynamo._db",
-    "asyncdynamo._db_many",  # DB's query/scan/batch/transaction methods (their builders load lazily)
-    "asyncdynamo._encryption",  # an empty package __init__
-    "asyncdynamo._encryption._policy",  # DataKeyCachePolicy, a Config field (stdlib only)
-    "asyncdynamo._error_table",
-    "asyncdynamo._errors",  # the error classes, by layer (partner errors load on first use)
-    "asyncdynamo._errors._base",
-    "asyncdynamo._errors._outcome",
-    "asyncdynamo._errors._service",
-    "asyncdynamo._item",
-    "asyncdynamo._json_field",  # how a spec recognises Json[...] fields
-    "asyncdynamo._kinds",  # a field's value kind, read from its annotation when its spec is built
-    "asyncdynamo._lambda",
-    "asyncdynamo._lambda_client",
-    "asyncdynamo._lambda_env",
-    "asyncdynamo._markers",
-    "asyncdynamo._model",
-    "asyncdynamo._ops",
-    "asyncdynamo._outcome",
-    "asyncdynamo._pydantic_plugins",  # spares importlib.metadata when pydantic plugins are off
-    "asyncdynamo._runner",
-    "asyncdynamo._snapstart",
-    "asyncdynamo._spec",
-    "asyncdynamo._transport",
+# asyncdynamo modules a GetItem through LambdaDB and the lean transport needs: what
+# `import asyncdynamo` loads, and the lean transport.
+OURS = IMPORTED | {
     "asyncdynamo._lean",
     "asyncdynamo._lean._credentials",
     "asyncdynamo._lean._endpoints",
@@ -109,6 +89,7 @@ NEVER = {
 class ColdRun:
     result: dict[str, object]
     ssl_context: bool
+    dataclasses: list[str]  # asyncdynamo classes built by @dataclass
     modules: dict[str, int]  # module -> import self time (µs), in import order
 
 
@@ -136,7 +117,7 @@ def run_cold_handler(config: Config) -> ColdRun:
     modules = {
         m.group(2): int(m.group(1)) for m in _LINE.finditer(after_start) if m.group(2) in loaded
     }
-    return ColdRun(report["result"], report["ssl_context"], modules)
+    return ColdRun(report["result"], report["ssl_context"], report["dataclasses"], modules)
 
 
 def top_level(module: str) -> str:
@@ -173,6 +154,7 @@ def test_a_cold_get_handler_imports_only_what_its_first_request_uses(
     ours = {m for m in loaded if top_level(m) == "asyncdynamo"}
     extra = {m: f"{run.modules[m]} µs" for m in sorted(ours - OURS)}
     assert not extra, f"not needed by a GetItem (import self time): {extra}"
+    assert run.dataclasses == [], "use asyncdynamo._record on the cold path"
     # asyncio imports the ssl module itself; an http endpoint must not build a context (which
     # reads the CA bundle).
     assert not run.ssl_context
