@@ -93,8 +93,16 @@ class _DataclassFields:
             elif default is not inspect.Parameter.empty:
                 options["default"] = default
             specs.append((name, annotations.get(name, "Any"), dataclasses.field(**options)))
-        twin = dataclasses.make_dataclass(
-            owner.__qualname__, specs, init=False, repr=False, eq=False
+        # A dataclass twin with the same fields, generating no method. It has a docstring:
+        # without one, @dataclass writes the class's signature as its __doc__, and the
+        # signature of the inherited object.__init__ is parsed from text (tokenize), ≈ 2 ms.
+        namespace: dict[str, Any] = {
+            "__annotations__": {name: annotation for name, annotation, _ in specs},
+            "__doc__": f"The fields of {owner.__qualname__}.",
+            **{name: spec for name, _, spec in specs},
+        }
+        twin = dataclasses.dataclass(init=False, repr=False, eq=False)(
+            type(owner.__qualname__, (), namespace)
         )
         return {field.name: field for field in dataclasses.fields(twin)}
 

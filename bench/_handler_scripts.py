@@ -12,7 +12,7 @@ __all__ = ["COLD", "WARM"]
 
 COLD = """\
 import time
-_t0 = time.perf_counter()
+_t0, _c0 = time.perf_counter(), time.process_time()
 import json, sys
 {import_line}
 _t1 = time.perf_counter()
@@ -24,9 +24,9 @@ class Context:
 
 response = handler(json.loads(sys.argv[1]), Context())
 assert response["statusCode"] == 201, response
-_t2 = time.perf_counter()
+_t2, _c2 = time.perf_counter(), time.process_time()
 print(json.dumps({{"import_and_init": (_t1 - _t0) * 1000, "first_payment": (_t2 - _t1) * 1000,
-                  "total": (_t2 - _t0) * 1000}}))
+                  "total": (_t2 - _t0) * 1000, "cpu": (_c2 - _c0) * 1000}}))
 """
 
 WARM = """\

@@ -3,10 +3,14 @@
 Against the run's moto server (another process, so its CPU never counts here):
 
 * cold start: a fresh Python process per sample (the two stacks interleaved), told it is a
-  1,024 MB Lambda function with the template's ``PYDANTIC_DISABLE_PLUGINS``, from the first import of the handler module to the first payment's
-  201 (the interpreter's own start-up is not counted). ``payments.handlers.process`` builds its runtime while it is
-  imported (Lambda's init phase); the baseline is the same route written on plain aiobotocore
-  (:mod:`bench._plain_process`), same requests, same run.
+  1,024 MB Lambda function with the template's ``PYDANTIC_DISABLE_PLUGINS``, from the first
+  import of the handler module to the first payment's 201 (the interpreter's own start-up is not
+  counted): wall clock per phase, and the process's CPU for the whole path (which, unlike the
+  wall clock, leaves out moto's time to answer). ``payments.handlers.process`` builds its
+  runtime while it is imported (Lambda's init phase); the baseline is the same route written on
+  plain aiobotocore (:mod:`bench._plain_process`), same requests, same run. When ``valgrind``
+  is installed (and not with ``--quick``), one cold path per stack also runs under callgrind,
+  which counts the instructions it executes (repeatable to well under 1%).
 * warm: one process per stack, invocations of the handler with fresh idempotency keys: p50/p99
   per invocation at concurrency 1 (sequential, as one container serves them) and 32 (32
   invocations' coroutines in flight on the one loop, as 32 containers would load moto), and this
@@ -30,6 +34,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from bench import _instructions
 from bench._child import run_streaming
 from bench._core import Chart, ChartKind, Measurement, Step, SuiteContext, SuiteResult, register
 from bench._handler_scripts import COLD, WARM
@@ -45,9 +50,11 @@ STACKS = {
 }
 PHASES = {
     "total": "cold start: handler import to first payment's 201",
+    "cpu": "cold start CPU: handler import to first payment's 201",
     "import_and_init": "cold start: import and init (Lambda's init phase)",
     "first_payment": "cold start: first payment",
 }
+INSTRUCTIONS = "cold start instructions (callgrind): handler import to first payment's 201"
 RESET_EVERY = 100
 
 
@@ -79,13 +86,16 @@ def _percentile(values: Sequence[float], fraction: float) -> float:
 def handler_result(
     cold: Mapping[str, Sequence[Mapping[str, float]]],
     warm: Mapping[str, Mapping[str, Any]],
+    instructions: Mapping[str, float] | None = None,
 ) -> SuiteResult:
     """Measurements, notes and charts from the raw samples (pure: no servers).
 
     Args:
-        cold: ``{stack: [{"import_and_init", "first_payment", "total"} per process]}``.
+        cold: ``{stack: [{"import_and_init", "first_payment", "total", "cpu"} per process]}``.
         warm: ``{stack: the warm script's JSON}``; the plain stack has no concurrent rounds
             and no RSS readings.
+        instructions: ``{stack: millions of instructions of one cold path}`` (callgrind), if
+            counted.
     """
     rows: list[Measurement] = []
     medians: dict[str, dict[str, float]] = {}
@@ -96,6 +106,8 @@ def handler_result(
             rows.append(
                 Measurement(group, stack, medians[stack][phase], "ms", stack == PLAIN, values)
             )
+    for stack, millions in (instructions or {}).items():
+        rows.append(Measurement(INSTRUCTIONS, stack, millions, "M", baseline=stack == PLAIN))
     for stack, result in warm.items():
         rows.append(
             Measurement(
@@ -127,7 +139,8 @@ def handler_result(
     rss = [float(v) for v in ours.get("rss", [])]
     notes = [
         "cold start: import and init is the module's import, which builds the runtime "
-        "(Lambda's init phase); the interpreter's own start-up is not counted",
+        "(Lambda's init phase); the interpreter's own start-up is not counted; the wall-clock "
+        "phases include moto's time to answer, the CPU row only this process's",
         "warm latency: no baseline (the plain handler is measured for CPU only); moto's own "
         "CPU per request dominates it on a shared machine",
     ]
@@ -241,6 +254,16 @@ def run(ctx: SuiteContext) -> SuiteResult:
             for stack, script in scripts.items():
                 cold[stack].append(_child(["-c", script, _event()], url, step, reset))
                 step(1)
+    counted: dict[str, float] | None = None
+    if _instructions.available() and not ctx.quick:
+        counted = {}
+        with ctx.case("cold start instructions (callgrind)", len(STACKS) + 1) as step:
+            startup = _instructions.startup_instructions(_env(url))
+            step(1)
+            for stack, script in scripts.items():
+                count = _instructions.instructions(["-c", script, _event()], _env(url))
+                counted[stack] = (count - startup) / 1e6
+                step(1)
     reset()
     warm: dict[str, dict[str, Any]] = {}
     for stack, import_line in STACKS.items():
@@ -261,7 +284,7 @@ def run(ctx: SuiteContext) -> SuiteResult:
             warm[stack] = _child(["-c", script, _event(), *map(str, counts)], url, step, reset)
             warm[stack]["growth"] = counts[3]
         reset()
-    return handler_result(cold, warm)
+    return handler_result(cold, warm, counted)
 
 
 register(

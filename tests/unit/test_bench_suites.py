@@ -31,7 +31,10 @@ def test_no_suite_is_adapted_from_the_legacy_shape() -> None:
 
 def test_handler_rows_compare_each_cold_phase_with_plain_aiobotocore() -> None:
     cold = {
-        stack: [{"import_and_init": 200.0 * k, "first_payment": 30.0 * k, "total": 230.0 * k}] * 3
+        stack: [
+            {"import_and_init": 200.0 * k, "first_payment": 30.0 * k, "total": 230.0 * k, "cpu": k}
+        ]
+        * 3
         for stack, k in (("asyncdynamo", 1), ("plain aiobotocore", 2))
     }
     warm = {
@@ -44,11 +47,11 @@ def test_handler_rows_compare_each_cold_phase_with_plain_aiobotocore() -> None:
         },
         "plain aiobotocore": {"sequential": [60.0], "concurrent": [], "cpu_ms": 10.0, "rss": []},
     }
-    result = handler_result(cold, warm)
+    result = handler_result(cold, warm, {"asyncdynamo": 700.0, "plain aiobotocore": 2000.0})
     check_groups(result.measurements)
     baselines = _baselines(result.measurements)
     cold_groups = {r.group for r in result.measurements if r.group.startswith("cold start")}
-    assert len(cold_groups) == 3
+    assert len(cold_groups) == 5
     assert all(baselines[group] == "plain aiobotocore" for group in cold_groups)
     assert baselines["client CPU per warm invocation (concurrency 1)"] == "plain aiobotocore"
     latency = [r for r in result.measurements if "latency" in r.group]
