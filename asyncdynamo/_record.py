@@ -101,7 +101,7 @@ class _DataclassFields:
             "__doc__": f"The fields of {owner.__qualname__}.",
             **{name: spec for name, _, spec in specs},
         }
-        twin = dataclasses.dataclass(init=False, repr=False, eq=False)(
+        twin: type[Any] = dataclasses.dataclass(init=False, repr=False, eq=False)(
             type(owner.__qualname__, (), namespace)
         )
         return {field.name: field for field in dataclasses.fields(twin)}
