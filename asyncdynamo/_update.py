@@ -9,7 +9,6 @@ Each method returns a new builder; nothing is rendered until a request is built.
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
@@ -18,6 +17,7 @@ from ._codec import AttributeValue, serialize
 from ._errors import ExpressionError, SerializationError
 from ._expr import MAX_EXPRESSION_BYTES, Path, Placeholders, attr
 from ._item import MAX_ITEM_BYTES, check_index_key
+from ._record import FrozenRecord, frozen, setfield
 from ._spec import ValueKind
 
 __all__ = ["Update", "UpdateAction", "UpdateOp", "render_update"]
@@ -34,11 +34,17 @@ class UpdateOp(StrEnum):
     DELETE = "DELETE"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class UpdateAction:
+@frozen
+class UpdateAction(FrozenRecord):
+    __slots__ = ("op", "path", "value")
     op: UpdateOp
     path: Path
-    value: Any = None
+    value: Any
+
+    def __init__(self, op: UpdateOp, path: Path, value: Any = None) -> None:
+        setfield(self, "op", op)
+        setfield(self, "path", path)
+        setfield(self, "value", value)
 
     # Path.__eq__ builds a condition, so the generated __eq__ would compare nothing useful.
     def __eq__(self, other: object) -> bool:
@@ -50,15 +56,19 @@ class UpdateAction:
             other.value,
         )
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]  # as Path.__hash__
         return hash((self.op, self.path.elements))
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
+@frozen
+class Update(FrozenRecord):
     """An immutable list of update actions on one item."""
 
-    actions: tuple[UpdateAction, ...] = ()
+    __slots__ = ("actions",)
+    actions: tuple[UpdateAction, ...]
+
+    def __init__(self, actions: tuple[UpdateAction, ...] = ()) -> None:
+        setfield(self, "actions", actions)
 
     def _with(self, op: UpdateOp, path: str | Path, value: Any = None) -> Update:
         return Update((*self.actions, UpdateAction(op, attr(path), value)))
