@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._codec import serialize
 from ._errors import ExpressionError, SerializationError
@@ -23,9 +22,11 @@ from ._placeholders import Placeholders
 from ._record import FrozenRecord, frozen, setfield
 from ._spec import ValueKind
 
+if TYPE_CHECKING:
+    from ._attribute_type import AttributeType
+
 __all__ = [
     "And",
-    "AttributeType",
     "Between",
     "Compare",
     "Condition",
@@ -46,21 +47,6 @@ MAX_IN_VALUES = 100
 # One path segment: a name, a list index, or the dot between names. Compiled on the first
 # nested path (re's own cache): a plain field name never needs it.
 _SEGMENT = r"([^.\[\]]+)|\[(\d+)\]|(\.)"
-
-
-class AttributeType(StrEnum):
-    """Types accepted by ``attribute_type``."""
-
-    STRING = "S"
-    NUMBER = "N"
-    BINARY = "B"
-    BOOL = "BOOL"
-    NULL = "NULL"
-    LIST = "L"
-    MAP = "M"
-    STRING_SET = "SS"
-    NUMBER_SET = "NS"
-    BINARY_SET = "BS"
 
 
 def _top_kind(ph: Placeholders, operand: Any) -> ValueKind | None:
@@ -194,6 +180,8 @@ class Path(_Comparable):
         return FunctionCondition("attribute_not_exists", self)
 
     def is_type(self, kind: AttributeType) -> FunctionCondition:
+        from ._attribute_type import AttributeType  # only a type test needs the enum
+
         return FunctionCondition("attribute_type", self, (AttributeType(kind).value,), raw=True)
 
     def size(self) -> Size:
