@@ -44,9 +44,13 @@ __all__ = [
 
 MAX_EXPRESSION_BYTES = 4096
 MAX_IN_VALUES = 100
+
+
 # One path segment: a name, a list index, or the dot between names. Compiled on the first
-# nested path (re's own cache): a plain field name never needs it.
-_SEGMENT = r"([^.\[\]]+)|\[(\d+)\]|(\.)"
+# nested path (a plain field name never needs it); kept here, as looking it up in re's own cache
+# (or a functools.cache) costs each nested path more than the check below.
+_SEGMENT_PATTERN = r"([^.\[\]]+)|\[(\d+)\]|(\.)"
+_segment: re.Pattern[str] | None = None
 
 
 def _top_kind(ph: Placeholders, operand: Any) -> ValueKind | None:
@@ -103,10 +107,13 @@ class Path(_Comparable):
     def parse(cls, text: str) -> Path:
         if text and "." not in text and "[" not in text and "]" not in text:
             return cls((text,))  # a plain field name, the usual case
+        global _segment
+        if _segment is None:
+            _segment = re.compile(_SEGMENT_PATTERN)
         elements: list[str | int] = []
         position = 0
         expect_name = True
-        for match in re.finditer(_SEGMENT, text):
+        for match in _segment.finditer(text):
             if match.start() != position:
                 break
             position = match.end()
