@@ -85,6 +85,7 @@ from ._spec import FieldSpec, IndexKind, IndexSpec, TableSpec
 from ._transport import Transport
 
 if _TYPE_CHECKING:
+    from ._attribute_type import AttributeType
     from ._batch import Key
     from ._error_table import error_from_service
     from ._errors import (
@@ -94,7 +95,7 @@ if _TYPE_CHECKING:
         PartnerConfigurationError,
         PartnerNotFoundError,
     )
-    from ._expr import AttributeType, Condition, Path, attr
+    from ._expr import Condition, Path, attr
     from ._fan_out import PartnerResult
     from ._multi_account import MultiAccountDB
     from ._pages import Page, ResultShape, TargetKind
@@ -109,6 +110,7 @@ if _TYPE_CHECKING:
 # expressions, updates, queries, batches, transactions, schema management or partner accounts
 # (nor their errors), nor for the table of service error codes until an error answer arrives.
 _LAZY: dict[str, str] = {
+    "AttributeType": "_attribute_type",
     "Key": "_batch",
     "error_from_service": "_error_table",
     "AssumeRoleFailedError": "_errors",
@@ -116,7 +118,6 @@ _LAZY: dict[str, str] = {
     "PartnerAccountMismatchError": "_errors",
     "PartnerConfigurationError": "_errors",
     "PartnerNotFoundError": "_errors",
-    "AttributeType": "_expr",
     "Condition": "_expr",
     "Path": "_expr",
     "attr": "_expr",

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable, Hashable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -43,6 +42,7 @@ from ._errors import (
 from ._item import from_item, key_from_values, key_of, to_item
 from ._lambda_client import note_unfinished
 from ._model import Model, spec_of
+from ._record import FrozenRecord, frozen, setfield
 from ._spec import TableSpec
 
 if TYPE_CHECKING:
@@ -58,13 +58,19 @@ MAX_BATCH_WRITE = 25
 Entries = dict[str, list[dict[str, Any]]]
 
 
-@dataclass(frozen=True, slots=True)
-class Key(Generic[M]):
+@frozen
+class Key(FrozenRecord, Generic[M]):
     """A model class and one item's key: ``Key(Order, "c1", "o1")``, ``Key(Note, "n1")``."""
 
+    __slots__ = ("model", "partition", "sort")
     model: type[M]
     partition: Any
-    sort: Any = None
+    sort: Any
+
+    def __init__(self, model: type[M], partition: Any, sort: Any = None) -> None:
+        setfield(self, "model", model)
+        setfield(self, "partition", partition)
+        setfield(self, "sort", sort)
 
     def wire(self) -> tuple[TableSpec, dict[str, AttributeValue]]:
         spec = spec_of(self.model)

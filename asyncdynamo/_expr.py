@@ -14,18 +14,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from enum import StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._codec import serialize
 from ._errors import ExpressionError, SerializationError
 from ._placeholders import Placeholders
+from ._record import FrozenRecord, frozen, setfield
 from ._spec import ValueKind
+
+if TYPE_CHECKING:
+    from ._attribute_type import AttributeType
 
 __all__ = [
     "And",
-    "AttributeType",
     "Between",
     "Compare",
     "Condition",
@@ -43,22 +44,13 @@ __all__ = [
 
 MAX_EXPRESSION_BYTES = 4096
 MAX_IN_VALUES = 100
-_SEGMENT = re.compile(r"([^.\[\]]+)|\[(\d+)\]|(\.)")
 
 
-class AttributeType(StrEnum):
-    """Types accepted by ``attribute_type``."""
-
-    STRING = "S"
-    NUMBER = "N"
-    BINARY = "B"
-    BOOL = "BOOL"
-    NULL = "NULL"
-    LIST = "L"
-    MAP = "M"
-    STRING_SET = "SS"
-    NUMBER_SET = "NS"
-    BINARY_SET = "BS"
+# One path segment: a name, a list index, or the dot between names. Compiled on the first
+# nested path (a plain field name never needs it); kept here, as looking it up in re's own cache
+# (or a functools.cache) costs each nested path more than the check below.
+_SEGMENT_PATTERN = r"([^.\[\]]+)|\[(\d+)\]|(\.)"
+_segment: re.Pattern[str] | None = None
 
 
 def _top_kind(ph: Placeholders, operand: Any) -> ValueKind | None:
@@ -70,7 +62,7 @@ def _top_kind(ph: Placeholders, operand: Any) -> ValueKind | None:
     return spec.kind
 
 
-class _Comparable:
+class _Comparable(FrozenRecord):
     """Comparison operators that build conditions (shared by paths and ``size()``)."""
 
     __slots__ = ()
@@ -101,18 +93,27 @@ class _Comparable:
         return self
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class Path(_Comparable):
     """A document path: a field, then map keys and list indexes."""
 
+    __slots__ = ("elements",)
     elements: tuple[str | int, ...]
+
+    def __init__(self, elements: tuple[str | int, ...]) -> None:
+        setfield(self, "elements", elements)
 
     @classmethod
     def parse(cls, text: str) -> Path:
+        if text and "." not in text and "[" not in text and "]" not in text:
+            return cls((text,))  # a plain field name, the usual case
+        global _segment
+        if _segment is None:
+            _segment = re.compile(_SEGMENT_PATTERN)
         elements: list[str | int] = []
         position = 0
         expect_name = True
-        for match in _SEGMENT.finditer(text):
+        for match in _segment.finditer(text):
             if match.start() != position:
                 break
             position = match.end()
@@ -161,7 +162,7 @@ class Path(_Comparable):
         shorter = min(len(self.elements), len(other.elements))
         return self.elements[:shorter] == other.elements[:shorter]
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]  # Record says unhashable
         return hash(self.elements)
 
     def eq(self, value: Any) -> Compare:
@@ -186,6 +187,8 @@ class Path(_Comparable):
         return FunctionCondition("attribute_not_exists", self)
 
     def is_type(self, kind: AttributeType) -> FunctionCondition:
+        from ._attribute_type import AttributeType  # only a type test needs the enum
+
         return FunctionCondition("attribute_type", self, (AttributeType(kind).value,), raw=True)
 
     def size(self) -> Size:
@@ -197,13 +200,17 @@ def attr(path: str | Path) -> Path:
     return path if isinstance(path, Path) else Path.parse(path)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class Size(_Comparable):
     """``size(path)``: length of a string, binary, list, map or set; compare it with numbers."""
 
+    __slots__ = ("path",)
     path: Path
 
-    def __hash__(self) -> int:
+    def __init__(self, path: Path) -> None:
+        setfield(self, "path", path)
+
+    def __hash__(self) -> int:  # type: ignore[override]  # as Path.__hash__
         return hash(("size", self.path.elements))
 
 
@@ -222,8 +229,13 @@ def _render_operand(ph: Placeholders, operand: Any, against: Path | Size | None)
     return ph.value(ph.encode(against, operand))
 
 
-class _Combinable:
+class _Combinable(FrozenRecord):
+    """A condition: combined with ``&``, ``|`` and ``~``; equal only to itself (comparing
+    fields would compare paths, and a path's ``==`` builds a condition instead of answering)."""
+
     __slots__ = ()
+    __eq__ = object.__eq__
+    __hash__ = object.__hash__
 
     def __bool__(self) -> bool:
         # `a and b`, `x in paths` and chained `1 < attr("n") < 5` all call bool() and would
@@ -243,11 +255,17 @@ class _Combinable:
         return Not(self)  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class Compare(_Combinable):
+    __slots__ = ("left", "op", "right")
     op: str
     left: Path | Size
     right: Any
+
+    def __init__(self, op: str, left: Path | Size, right: Any) -> None:
+        setfield(self, "op", op)
+        setfield(self, "left", left)
+        setfield(self, "right", right)
 
     def render(self, ph: Placeholders) -> str:
         left = _render_operand(ph, self.left, None)
@@ -261,11 +279,17 @@ class Compare(_Combinable):
         return f"{left} {self.op} {right}"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class Between(_Combinable):
+    __slots__ = ("high", "low", "operand")
     operand: Path | Size
     low: Any
     high: Any
+
+    def __init__(self, operand: Path | Size, low: Any, high: Any) -> None:
+        setfield(self, "operand", operand)
+        setfield(self, "low", low)
+        setfield(self, "high", high)
 
     def render(self, ph: Placeholders) -> str:
         target = _render_operand(ph, self.operand, None)
@@ -274,10 +298,15 @@ class Between(_Combinable):
         return f"{target} BETWEEN {low} AND {high}"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class In(_Combinable):
+    __slots__ = ("path", "values")
     path: Path | Size
     values: tuple[Any, ...]
+
+    def __init__(self, path: Path | Size, values: tuple[Any, ...]) -> None:
+        setfield(self, "path", path)
+        setfield(self, "values", values)
 
     def render(self, ph: Placeholders) -> str:
         if not self.values:
@@ -291,15 +320,30 @@ class In(_Combinable):
         return f"{target} IN ({tokens})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class FunctionCondition(_Combinable):
     """``begins_with``, ``contains``, ``attribute_exists``, ``attribute_not_exists``, ``attribute_type``."""
 
+    __slots__ = ("args", "element", "function", "path", "raw")
     function: str
     path: Path
-    args: tuple[Any, ...] = ()
-    raw: bool = False
-    element: bool = False
+    args: tuple[Any, ...]
+    raw: bool
+    element: bool
+
+    def __init__(
+        self,
+        function: str,
+        path: Path,
+        args: tuple[Any, ...] = (),
+        raw: bool = False,
+        element: bool = False,
+    ) -> None:
+        setfield(self, "function", function)
+        setfield(self, "path", path)
+        setfield(self, "args", args)
+        setfield(self, "raw", raw)
+        setfield(self, "element", element)
 
     def render(self, ph: Placeholders) -> str:
         parts = [ph.render_path(self.path)]
@@ -322,9 +366,13 @@ class FunctionCondition(_Combinable):
         return f"{self.function}({', '.join(parts)})"
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class And(_Combinable):
+    __slots__ = ("conditions",)
     conditions: tuple[Condition, ...]
+
+    def __init__(self, conditions: tuple[Condition, ...]) -> None:
+        setfield(self, "conditions", conditions)
 
     def __and__(self, other: Condition) -> And:
         return And((*self.conditions, other))
@@ -333,9 +381,13 @@ class And(_Combinable):
         return " AND ".join(f"({c.render(ph)})" for c in self.conditions)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class Or(_Combinable):
+    __slots__ = ("conditions",)
     conditions: tuple[Condition, ...]
+
+    def __init__(self, conditions: tuple[Condition, ...]) -> None:
+        setfield(self, "conditions", conditions)
 
     def __or__(self, other: Condition) -> Or:
         return Or((*self.conditions, other))
@@ -344,9 +396,13 @@ class Or(_Combinable):
         return " OR ".join(f"({c.render(ph)})" for c in self.conditions)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@frozen
 class Not(_Combinable):
+    __slots__ = ("condition",)
     condition: Condition
+
+    def __init__(self, condition: Condition) -> None:
+        setfield(self, "condition", condition)
 
     def render(self, ph: Placeholders) -> str:
         return f"NOT ({self.condition.render(ph)})"

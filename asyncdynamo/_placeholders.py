@@ -7,12 +7,13 @@ anything is sent.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ._codec import MAX_NESTING_DEPTH, AttributeValue, serialize
 from ._errors import ExpressionError, SerializationError
 from ._item import MAX_ITEM_BYTES, encode_field, value_size
+from ._record import EMPTY, Record
 from ._spec import FieldSpec, TableSpec, ValueKind
 
 if TYPE_CHECKING:
@@ -25,18 +26,36 @@ __all__ = ["MAX_SUBSTITUTION_BYTES", "Placeholders"]
 MAX_SUBSTITUTION_BYTES = 2 * 1024 * 1024
 
 
-@dataclass(slots=True)
-class Placeholders:
+class Placeholders(Record):
     """Allocates ``#n``/``:v`` placeholders for one request, de-duplicating names."""
 
-    spec: TableSpec | None = None
-    names: dict[str, str] = field(default_factory=dict)
-    values: dict[str, AttributeValue] = field(default_factory=dict)
-    _by_name: dict[str, str] = field(default_factory=dict)
-    prefix: str = ""
+    __slots__ = ("_by_name", "names", "prefix", "sealed", "size", "spec", "values")
+    spec: TableSpec | None
+    names: dict[str, str]
+    values: dict[str, AttributeValue]
+    _by_name: dict[str, str]
+    prefix: str
     # Value tokens whose value must be sealed before sending (token -> attribute), see _update.
-    sealed: dict[str, str] = field(default_factory=dict)
-    size: int = 0  # bytes of names and values so far, for DynamoDB's 2 MB substitution limit
+    sealed: dict[str, str]
+    size: int  # bytes of names and values so far, for DynamoDB's 2 MB substitution limit
+
+    def __init__(
+        self,
+        spec: TableSpec | None = None,
+        names: Mapping[str, str] = EMPTY,
+        values: Mapping[str, AttributeValue] = EMPTY,
+        _by_name: Mapping[str, str] = EMPTY,
+        prefix: str = "",
+        sealed: Mapping[str, str] = EMPTY,
+        size: int = 0,
+    ) -> None:
+        self.spec = spec
+        self.names = {} if names is EMPTY else names  # type: ignore[assignment]
+        self.values = {} if values is EMPTY else values  # type: ignore[assignment]
+        self._by_name = {} if _by_name is EMPTY else _by_name  # type: ignore[assignment]
+        self.prefix = prefix
+        self.sealed = {} if sealed is EMPTY else sealed  # type: ignore[assignment]
+        self.size = size
 
     def name(self, attribute: str) -> str:
         token = self._by_name.get(attribute)

@@ -9,36 +9,37 @@ Each method returns a new builder; nothing is rendered until a request is built.
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass
 from decimal import Decimal
-from enum import StrEnum
-from typing import Any
+from typing import Any, Literal
 
 from ._codec import AttributeValue, serialize
 from ._errors import ExpressionError, SerializationError
 from ._expr import MAX_EXPRESSION_BYTES, Path, Placeholders, attr
 from ._item import MAX_ITEM_BYTES, check_index_key
+from ._record import FrozenRecord, frozen, setfield
 from ._spec import ValueKind
 
 __all__ = ["Update", "UpdateAction", "UpdateOp", "render_update"]
 
 
-class UpdateOp(StrEnum):
-    SET = "SET"
-    SET_IF_NOT_EXISTS = "SET_IF_NOT_EXISTS"
-    INCREMENT = "INCREMENT"
-    APPEND = "APPEND"
-    PREPEND = "PREPEND"
-    REMOVE = "REMOVE"
-    ADD = "ADD"
-    DELETE = "DELETE"
+# The kinds of update action (a type, not an Enum: an Enum class costs about as much at import
+# as the rest of this module).
+UpdateOp = Literal[
+    "SET", "SET_IF_NOT_EXISTS", "INCREMENT", "APPEND", "PREPEND", "REMOVE", "ADD", "DELETE"
+]
 
 
-@dataclass(frozen=True, slots=True, eq=False)
-class UpdateAction:
+@frozen
+class UpdateAction(FrozenRecord):
+    __slots__ = ("op", "path", "value")
     op: UpdateOp
     path: Path
-    value: Any = None
+    value: Any
+
+    def __init__(self, op: UpdateOp, path: Path, value: Any = None) -> None:
+        setfield(self, "op", op)
+        setfield(self, "path", path)
+        setfield(self, "value", value)
 
     # Path.__eq__ builds a condition, so the generated __eq__ would compare nothing useful.
     def __eq__(self, other: object) -> bool:
@@ -50,50 +51,54 @@ class UpdateAction:
             other.value,
         )
 
-    def __hash__(self) -> int:
+    def __hash__(self) -> int:  # type: ignore[override]  # as Path.__hash__
         return hash((self.op, self.path.elements))
 
 
-@dataclass(frozen=True, slots=True)
-class Update:
+@frozen
+class Update(FrozenRecord):
     """An immutable list of update actions on one item."""
 
-    actions: tuple[UpdateAction, ...] = ()
+    __slots__ = ("actions",)
+    actions: tuple[UpdateAction, ...]
+
+    def __init__(self, actions: tuple[UpdateAction, ...] = ()) -> None:
+        setfield(self, "actions", actions)
 
     def _with(self, op: UpdateOp, path: str | Path, value: Any = None) -> Update:
         return Update((*self.actions, UpdateAction(op, attr(path), value)))
 
     def set(self, path: str | Path, value: Any) -> Update:
         """``SET path = value`` (``None`` stores NULL; use :meth:`remove` to delete)."""
-        return self._with(UpdateOp.SET, path, value)
+        return self._with("SET", path, value)
 
     def set_if_not_exists(self, path: str | Path, value: Any) -> Update:
         """Set ``path`` only when the item has no value there yet."""
-        return self._with(UpdateOp.SET_IF_NOT_EXISTS, path, value)
+        return self._with("SET_IF_NOT_EXISTS", path, value)
 
     def increment(self, path: str | Path, by: int | float | Any = 1) -> Update:
         """Add ``by`` to a number (a missing attribute counts as 0); negative to decrement."""
-        return self._with(UpdateOp.INCREMENT, path, by)
+        return self._with("INCREMENT", path, by)
 
     def append(self, path: str | Path, values: list[Any]) -> Update:
         """Append ``values`` to a list (a missing attribute counts as an empty list)."""
-        return self._with(UpdateOp.APPEND, path, list(values))
+        return self._with("APPEND", path, list(values))
 
     def prepend(self, path: str | Path, values: list[Any]) -> Update:
         """Put ``values`` in front of a list (a missing attribute counts as an empty list)."""
-        return self._with(UpdateOp.PREPEND, path, list(values))
+        return self._with("PREPEND", path, list(values))
 
     def remove(self, path: str | Path) -> Update:
         """Remove the attribute (or list element / map entry) at ``path``."""
-        return self._with(UpdateOp.REMOVE, path)
+        return self._with("REMOVE", path)
 
     def add(self, path: str | Path, value: Any) -> Update:
         """DynamoDB ``ADD``: add to a top-level number, or add elements to a set."""
-        return self._with(UpdateOp.ADD, path, value)
+        return self._with("ADD", path, value)
 
     def delete(self, path: str | Path, values: AbstractSet[Any]) -> Update:
         """Remove ``values`` from a top-level set."""
-        return self._with(UpdateOp.DELETE, path, values)
+        return self._with("DELETE", path, values)
 
     def __bool__(self) -> bool:
         return bool(self.actions)
@@ -190,7 +195,7 @@ def _require_kind(ph: Placeholders, path: Path, op: UpdateOp, *kinds: ValueKind)
     if kind is not None and kind not in kinds:
         wanted = " or ".join(k.value for k in kinds)
         raise ExpressionError(
-            f"{op.value.lower()} on {path} needs a {wanted} field; it stores {kind.value}"
+            f"{op.lower()} on {path} needs a {wanted} field; it stores {kind.value}"
         )
 
 
@@ -207,9 +212,9 @@ def _render_action(
     op = action.op
     top = ph.field_of(path) if len(path.elements) == 1 else None
     # An Encrypted field can only be replaced whole (its sealed value is set) or removed.
-    encrypted = top is not None and top.encrypted and op in (UpdateOp.SET, UpdateOp.REMOVE)
+    encrypted = top is not None and top.encrypted and op in ("SET", "REMOVE")
     target = ph.render_path(path, whole_encrypted=encrypted)
-    if op is UpdateOp.SET:
+    if op == "SET":
         _check_nullable(ph, path, action.value)
         # A NULL index key is rejected by DynamoDB; like to_item, store a missing key (sparse).
         index_key = _is_index_key(ph, path)
@@ -223,31 +228,31 @@ def _render_action(
             if encrypted and top is not None and "NULL" not in stored:
                 ph.sealed[token] = top.attribute  # sealed by the DB before sending
             clauses["SET"].append(f"{target} = {token}")
-    elif op is UpdateOp.SET_IF_NOT_EXISTS:
+    elif op == "SET_IF_NOT_EXISTS":
         encoded = ph.encode(path, action.value)
         _check_index_value(ph, path, encoded, _is_index_key(ph, path))
         value = ph.value(encoded)
         clauses["SET"].append(f"{target} = if_not_exists({target}, {value})")
-    elif op is UpdateOp.INCREMENT:
+    elif op == "INCREMENT":
         if isinstance(action.value, bool) or action.value is None:
             raise ExpressionError(f"increment of {path} needs a number, got a bool")
         zero = _raw_value(ph, 0)
         by = ph.value(ph.encode(path, action.value))
         clauses["SET"].append(f"{target} = if_not_exists({target}, {zero}) + {by}")
-    elif op in (UpdateOp.APPEND, UpdateOp.PREPEND):
+    elif op in ("APPEND", "PREPEND"):
         _require_kind(ph, path, op, ValueKind.LIST)
         empty = _raw_value(ph, [])
         values = _raw_value(ph, action.value)
         current = f"if_not_exists({target}, {empty})"
-        pair = (current, values) if op is UpdateOp.APPEND else (values, current)
+        pair = (current, values) if op == "APPEND" else (values, current)
         clauses["SET"].append(f"{target} = list_append({pair[0]}, {pair[1]})")
-    elif op is UpdateOp.REMOVE:
+    elif op == "REMOVE":
         clauses["REMOVE"].append(target)
     else:
         if len(path.elements) != 1:
-            raise ExpressionError(f"{op.value} works only on top-level attributes, not {path}")
+            raise ExpressionError(f"{op} works only on top-level attributes, not {path}")
         value = action.value
-        if op is UpdateOp.DELETE:
+        if op == "DELETE":
             _require_kind(ph, path, op, ValueKind.SET)
             if not isinstance(value, set | frozenset) or not value:
                 raise ExpressionError(f"delete from {path} needs a non-empty set of values")
@@ -256,4 +261,4 @@ def _render_action(
             is_number = isinstance(value, int | float | Decimal) and not isinstance(value, bool)
             if not is_number and not (isinstance(value, set | frozenset) and value):
                 raise ExpressionError(f"add to {path} needs a number or a non-empty set")
-        clauses[op.value].append(f"{target} {_raw_value(ph, value)}")
+        clauses[op].append(f"{target} {_raw_value(ph, value)}")

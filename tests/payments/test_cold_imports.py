@@ -24,6 +24,7 @@ from payments import PROCESSOR_MODELS, Card, Merchant
 from payments.events import load_event
 from tests.integration.test_cold_imports import NEVER, OURS, THIRD_PARTY, is_stdlib, top_level
 from tests.payments.conftest import MERCHANT_ID, TEST_PAN, MakeTables
+from tests.unit.test_import_cost import WRITE_PATH
 
 pytestmark = pytest.mark.integration
 
@@ -75,15 +76,10 @@ PAYMENTS = {
     "payments.handlers.process",
 }
 # asyncdynamo modules a payment needs beyond a GetItem's: condition expressions (the
-# idempotency claim, the state change), the phase update and the transaction that records it.
-# _batch comes with _transact (it takes Key and item_identity from _batch).
-ASYNCDYNAMO_FOR_PAYMENTS = {
-    "asyncdynamo._batch",
-    "asyncdynamo._expr",
-    "asyncdynamo._placeholders",
-    "asyncdynamo._transact",
-    "asyncdynamo._update",
-}
+# idempotency claim, the state change), the phase update and the transaction that records it:
+# exactly what a first conditional put, update and transaction load (none builds a dataclass;
+# tests/unit/test_import_cost.py checks both).
+ASYNCDYNAMO_FOR_PAYMENTS = WRITE_PATH
 # The test's card processor (PAYMENTS_GATEWAY) and the packages holding it.
 GATEWAY = {"tests", "tests.payments", "tests.payments.cold_gateway"}
 # Never before the first payment without a KMS key: the other handlers' operations, the card

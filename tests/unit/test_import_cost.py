@@ -84,3 +84,92 @@ def test_import_loads_only_the_listed_modules_and_no_dataclass() -> None:
     assert loaded - IMPORTED == set(), "not needed by `import asyncdynamo`"
     assert IMPORTED - loaded == set(), "no longer imported: drop it from IMPORTED"
     assert report["dataclasses"] == [], "use asyncdynamo._record on the import path"
+
+
+_WRITE_CHILD = """
+import asyncio, json, sys
+from typing import Annotated
+import pydantic
+from pydantic import BaseModel
+
+class _First(BaseModel):
+    x: int
+
+import asyncdynamo
+before = set(sys.modules)
+from asyncdynamo import DB, Config, Model, PartitionKey, Update, Version, attr
+
+class Wallet(Model):
+    __table__ = "wallets"
+    wallet_id: Annotated[str, PartitionKey]
+    status: str = "new"
+    balance: int = 0
+    version: Annotated[int, Version] = 0
+
+class Instant:  # answers every call at once, as DynamoDB would a successful write
+    def __init__(self):
+        self.operations = []
+
+    async def call(self, operation, params):
+        self.operations.append(operation)
+        if operation == "UpdateItem":
+            stored = {"wallet_id": {"S": "w1"}, "status": {"S": "paid"}, "version": {"N": "2"}}
+            return {"Attributes": stored}
+        return {}
+
+    async def aclose(self):
+        pass
+
+async def first_writes(transport):
+    db = DB(Config(region="us-east-1"), transport=transport)
+    await db.put(Wallet(wallet_id="w1"), condition=attr("status").not_exists())
+    await db.update(
+        Wallet, "w1", changes=Update().set("status", "paid").increment("balance", 5),
+        condition=(attr("status") == "new") & (attr("balance") >= 0), expected_version=1,
+    )
+    async with db.transaction() as tx:
+        tx.put(Wallet(wallet_id="w2"), condition=attr("wallet_id").not_exists())
+        tx.update(Wallet, "w1", changes=Update().set("status", "settled"), expected_version=2)
+
+transport = Instant()
+asyncio.run(first_writes(transport))
+loaded = sorted(set(sys.modules) - before)
+built_by_dataclass = sorted(
+    f"{name}.{cls.__qualname__}"
+    for name in loaded
+    for cls in vars(sys.modules[name]).values()
+    if isinstance(cls, type)
+    and cls.__module__ == name
+    and "__dataclass_params__" in vars(cls)
+)
+print(json.dumps({
+    "operations": transport.operations, "loaded": loaded, "dataclasses": built_by_dataclass
+}))
+"""
+
+# What a first conditional put, update and transaction load after `import asyncdynamo` (a
+# payment does all three; tests/payments/test_cold_imports.py uses this list).
+WRITE_PATH = {
+    "asyncdynamo._batch",  # Key and item_identity, which _transact uses
+    "asyncdynamo._expr",  # conditions and paths
+    "asyncdynamo._placeholders",  # the #n/:v names and values of one request
+    "asyncdynamo._transact",
+    "asyncdynamo._update",
+}
+
+
+def test_first_writes_load_only_the_write_path_and_no_dataclass() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-c", _WRITE_CHILD],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    report = json.loads(completed.stdout.strip().splitlines()[-1])
+    assert report["operations"] == ["PutItem", "UpdateItem", "TransactWriteItems"]
+    loaded = set(report["loaded"])
+    # Nothing else: no stdlib module, and no Enum-only module (AttributeType loads on is_type).
+    assert loaded - WRITE_PATH == set(), "not needed by a first write"
+    assert WRITE_PATH - loaded == set(), "no longer loaded: drop it from WRITE_PATH"
+    assert report["dataclasses"] == [], "use asyncdynamo._record on the write path"
