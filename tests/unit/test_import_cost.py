@@ -14,7 +14,20 @@ import json
 import subprocess
 import sys
 
-_CHILD = """
+# Which classes the modules listed in `loaded` built with @dataclass (its code generation costs
+# most of a millisecond per class at import; see asyncdynamo._record).
+_DATACLASS_REPORT = """built_by_dataclass = sorted(
+    f"{name}.{cls.__qualname__}"
+    for name in loaded
+    for cls in vars(sys.modules[name]).values()
+    if isinstance(cls, type)
+    and cls.__module__ == name
+    and "__dataclass_params__" in vars(cls)
+)
+"""
+
+_CHILD = (
+    """
 import asyncio, json, sys
 import pydantic
 from pydantic import BaseModel
@@ -25,16 +38,11 @@ class _First(BaseModel):
 before = set(sys.modules)
 import asyncdynamo
 loaded = sorted(set(sys.modules) - before)
-built_by_dataclass = sorted(
-    f"{name}.{cls.__qualname__}"
-    for name in loaded
-    for cls in vars(sys.modules[name]).values()
-    if isinstance(cls, type)
-    and cls.__module__ == name
-    and "__dataclass_params__" in vars(cls)
-)
-print(json.dumps({"loaded": loaded, "dataclasses": built_by_dataclass}))
 """
+    + _DATACLASS_REPORT
+    + """print(json.dumps({"loaded": loaded, "dataclasses": built_by_dataclass}))
+"""
+)
 
 # Every module `import asyncdynamo` loads (the LambdaDB handler's first GetItem needs each;
 # tests/integration/test_cold_imports.py checks that).
@@ -86,7 +94,8 @@ def test_import_loads_only_the_listed_modules_and_no_dataclass() -> None:
     assert report["dataclasses"] == [], "use asyncdynamo._record on the import path"
 
 
-_WRITE_CHILD = """
+_WRITE_CHILD = (
+    """
 import asyncio, json, sys
 from typing import Annotated
 import pydantic
@@ -134,18 +143,13 @@ async def first_writes(transport):
 transport = Instant()
 asyncio.run(first_writes(transport))
 loaded = sorted(set(sys.modules) - before)
-built_by_dataclass = sorted(
-    f"{name}.{cls.__qualname__}"
-    for name in loaded
-    for cls in vars(sys.modules[name]).values()
-    if isinstance(cls, type)
-    and cls.__module__ == name
-    and "__dataclass_params__" in vars(cls)
-)
-print(json.dumps({
+"""
+    + _DATACLASS_REPORT
+    + """print(json.dumps({
     "operations": transport.operations, "loaded": loaded, "dataclasses": built_by_dataclass
 }))
 """
+)
 
 # What a first conditional put, update and transaction load after `import asyncdynamo` (a
 # payment does all three; tests/payments/test_cold_imports.py uses this list).
